@@ -1,0 +1,152 @@
+//! Running progenitor on the prepared spec and writing the results to `OUT_DIR`.
+
+use crate::prepare::{Prepared, SECRET_SCHEMA};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+/// Cargo features of this crate that change what is generated.
+pub struct Features {
+    /// `schemars`: derive `JsonSchema` on generated types.
+    pub schemars: bool,
+    /// `mock`: generate the typed httpmock helpers.
+    pub mock: bool,
+}
+
+impl Features {
+    /// Reads the features cargo enabled for this build.
+    pub fn from_env() -> Self {
+        Self {
+            schemars: std::env::var_os("CARGO_FEATURE_SCHEMARS").is_some(),
+            mock: std::env::var_os("CARGO_FEATURE_MOCK").is_some(),
+        }
+    }
+}
+
+/// Wall-clock time of the build script's phases, written into the build log.
+pub struct Timer {
+    start: Instant,
+}
+
+impl Timer {
+    /// Starts timing.
+    pub fn start() -> Self {
+        Self { start: Instant::now() }
+    }
+
+    fn millis(&self) -> u128 {
+        self.start.elapsed().as_millis()
+    }
+}
+
+/// Generates the client (and the mocks when enabled) and writes:
+/// `codegen.rs` (client, builders, types), `spec_info.rs` (version and
+/// operation list), `mock.rs` (typed httpmock helpers) and `generation.log`.
+pub fn write_all(
+    prepared: &Prepared,
+    features: &Features,
+    out_dir: &Path,
+    spec_path: &Path,
+    timer: Timer,
+) -> Result<(), String> {
+    let prepare_ms = timer.millis();
+    let client = guarded("client", || generator(features).generate_tokens(&prepared.spec))?;
+    let client = format_tokens(client, "client")?;
+    write(out_dir, "codegen.rs", &client)?;
+
+    if features.mock {
+        let mock = guarded("httpmock helpers", || {
+            generator(features).httpmock(&prepared.spec, "crate::api")
+        })?;
+        write(out_dir, "mock.rs", &format_tokens(mock, "httpmock helpers")?)?;
+    }
+    write(out_dir, "spec_info.rs", &spec_info(prepared, spec_path))?;
+
+    let mut log = format!(
+        "spec: {}\nversion: {}\noperations: {}\n",
+        spec_path.display(),
+        prepared.version,
+        prepared.operations.len()
+    );
+    for (id, method, path) in &prepared.operations {
+        let _ = writeln!(log, "  {id}: {method} {path}");
+    }
+    log.push_str("repairs:\n");
+    for repair in &prepared.repairs {
+        let _ = writeln!(log, "  {repair}");
+    }
+    let _ = writeln!(log, "timing: parse+select+repair {prepare_ms} ms, total {} ms", timer.millis());
+    write(out_dir, "generation.log", &log)
+}
+
+fn generator(features: &Features) -> Generator {
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        // The crate implements `ClientHooks` itself: headers in `pre`, and
+        // retries and tracing in `exec` (see `src/transport.rs`).
+        .with_hooks(HooksMode::Expected)
+        .with_inner_type(quote::quote! { crate::transport::Transport })
+        .with_derive("PartialEq")
+        // Secrets decode into the crate's redacting type (repair 5).
+        .with_replacement(SECRET_SCHEMA, "crate::SecretString", std::iter::empty());
+    if features.schemars {
+        settings.with_derive("schemars::JsonSchema");
+    }
+    Generator::new(&settings)
+}
+
+/// Runs a progenitor step, turning both its errors and its panics into a
+/// message (progenitor panics on some unsupported shapes).
+fn guarded(
+    what: &str,
+    step: impl FnOnce() -> Result<proc_macro2::TokenStream, progenitor::Error>,
+) -> Result<proc_macro2::TokenStream, String> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step));
+    std::panic::set_hook(previous);
+    match result {
+        Ok(Ok(tokens)) => Ok(tokens),
+        Ok(Err(e)) => Err(format!("progenitor cannot generate the {what}: {e}")),
+        Err(panic) => {
+            let reason = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown reason");
+            Err(format!("progenitor failed while generating the {what}: {reason}"))
+        }
+    }
+}
+
+fn format_tokens(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, String> {
+    let file = syn::parse2::<syn::File>(tokens)
+        .map_err(|e| format!("the generated {what} is not valid Rust: {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
+    let operations: String = prepared
+        .operations
+        .iter()
+        .map(|(id, method, path)| format!("    ({id:?}, {method:?}, {path:?}),\n"))
+        .collect();
+    let file_name = spec_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(
+        "/// `info.version` of the spec the client was generated from; sent as `Clerk-API-Version`.\n\
+         pub const SPEC_VERSION: &str = {version:?};\n\
+         /// File name of the spec the client was generated from.\n\
+         pub const SPEC_FILE: &str = {file_name:?};\n\
+         /// `(operationId, method, path)` of every generated operation.\n\
+         pub const OPERATIONS: &[(&str, &str, &str)] = &[\n{operations}];\n",
+        version = prepared.version,
+    )
+}
+
+fn write(out_dir: &Path, name: &str, contents: &str) -> Result<(), String> {
+    let path = out_dir.join(name);
+    std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

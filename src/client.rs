@@ -1,0 +1,201 @@
+//! [`Clerk`]: the entry point, holding the key, the configuration and the HTTP client.
+
+use crate::api;
+use crate::config::ClerkConfig;
+use crate::error::{Error, Result};
+use crate::machines::Machines;
+use crate::secret::SecretString;
+use crate::transport::Transport;
+use reqwest::header::HeaderValue;
+
+/// Environment variable holding the instance secret key (`sk_...`).
+pub const SECRET_KEY_ENV: &str = "CLERK_SECRET_KEY";
+/// Environment variable overriding the base URL.
+pub const API_URL_ENV: &str = "CLERK_API_URL";
+
+/// Which kind of key a client authenticates with, read from its prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// An instance secret key, `sk_test_...` or `sk_live_...`.
+    Instance,
+    /// A machine secret key, `ak_...`.
+    Machine,
+    /// A key with another prefix (sent as given).
+    Other,
+}
+
+impl KeyKind {
+    /// The kind of `key`, from its prefix.
+    pub fn of(key: &str) -> Self {
+        if key.starts_with("sk_") {
+            KeyKind::Instance
+        } else if key.starts_with("ak_") {
+            KeyKind::Machine
+        } else {
+            KeyKind::Other
+        }
+    }
+}
+
+/// A client for Clerk's machines and M2M token APIs.
+///
+/// Cheap to clone (the connection pool is shared); build one per key and
+/// reuse it. `Debug` never shows the key.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), clerk_machines::Error> {
+/// use clerk_machines::{Clerk, ClerkConfig};
+///
+/// let clerk = Clerk::new("sk_test_...", ClerkConfig::default())?;
+/// let machine = clerk.machines().get("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").await?;
+/// println!("{}", *machine.name);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Clerk {
+    api: api::Client,
+    key_kind: KeyKind,
+    api_version: String,
+}
+
+impl std::fmt::Debug for Clerk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clerk")
+            .field("base_url", &self.base_url())
+            .field("api_version", &self.api_version)
+            .field("key_kind", &self.key_kind)
+            .field("secret_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl Clerk {
+    /// Builds a client from a secret key and a configuration.
+    ///
+    /// Fails with [`Error::InvalidInput`] when the key is empty or not a
+    /// valid header value, the base URL is not an `http(s)` URL, or the
+    /// version or user agent cannot be sent as a header; with
+    /// [`Error::Transport`] when the HTTP client cannot be built.
+    pub fn new(secret_key: impl Into<SecretString>, config: ClerkConfig) -> Result<Self> {
+        let secret_key = secret_key.into();
+        let key = secret_key.expose_secret();
+        if key.trim().is_empty() {
+            return Err(Error::invalid("secret_key", "must not be empty"));
+        }
+        let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
+            .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
+        authorization.set_sensitive(true);
+        let api_version = HeaderValue::try_from(config.api_version.as_str())
+            .map_err(|_| Error::invalid("api_version", "contains characters not allowed in an HTTP header"))?;
+        let user_agent = HeaderValue::try_from(config.user_agent.as_str())
+            .map_err(|_| Error::invalid("user_agent", "contains characters not allowed in an HTTP header"))?;
+        let base_url = normalize_base_url(&config.base_url)?;
+        let http = match config.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.request_timeout)
+                .build()
+                .map_err(Error::Transport)?,
+        };
+        let transport = Transport::new(authorization, api_version, user_agent);
+        Ok(Self {
+            api: api::Client::new_with_client(&base_url, http, transport),
+            key_kind: KeyKind::of(key),
+            api_version: config.api_version,
+        })
+    }
+
+    /// Builds a client from `CLERK_SECRET_KEY` and, when set, `CLERK_API_URL`,
+    /// with the default configuration otherwise.
+    pub fn from_env() -> Result<Self> {
+        Self::from_env_with(ClerkConfig::default())
+    }
+
+    /// Like [`Clerk::from_env`], starting from `config` (whose base URL
+    /// `CLERK_API_URL` overrides when set).
+    pub fn from_env_with(mut config: ClerkConfig) -> Result<Self> {
+        let key = std::env::var(SECRET_KEY_ENV)
+            .map_err(|_| Error::invalid("CLERK_SECRET_KEY", "is not set (or not valid Unicode)"))?;
+        if let Some(url) = std::env::var(API_URL_ENV).ok().filter(|u| !u.trim().is_empty()) {
+            config = config.base_url(url);
+        }
+        Self::new(key, config)
+    }
+
+    /// The Machines operations.
+    pub fn machines(&self) -> Machines<'_> {
+        Machines::new(self)
+    }
+
+    /// The generated client, for calls in the exact shapes of the spec.
+    ///
+    /// Its requests carry the same headers as this client's. Errors come back
+    /// as the generated [`progenitor_client::Error`], not as [`Error`].
+    pub fn raw(&self) -> &api::Client {
+        &self.api
+    }
+
+    /// The base URL requests go to (without a trailing `/`).
+    pub fn base_url(&self) -> &str {
+        progenitor_client::ClientInfo::baseurl(&self.api)
+    }
+
+    /// The `Clerk-API-Version` this client sends.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The kind of key this client authenticates with.
+    pub fn key_kind(&self) -> KeyKind {
+        self.key_kind
+    }
+}
+
+/// Checks the base URL and drops trailing slashes (the generated client
+/// appends paths that start with `/`).
+fn normalize_base_url(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| Error::invalid("base_url", format!("`{url}` is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid("base_url", format!("`{url}` is not an http(s) URL")));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::invalid("base_url", format!("`{url}` must not have a query or fragment")));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_key() {
+        let clerk = Clerk::new("sk_test_hide_me", ClerkConfig::default()).unwrap();
+        let shown = format!("{clerk:?} {:?}", clerk.raw());
+        assert!(!shown.contains("hide_me"), "{shown}");
+        assert_eq!(clerk.key_kind(), KeyKind::Instance);
+    }
+
+    #[test]
+    fn rejects_bad_configuration_before_any_request() {
+        let bad = [
+            Clerk::new("", ClerkConfig::default()),
+            Clerk::new("sk_test_\n", ClerkConfig::default()),
+            Clerk::new("sk_test_1", ClerkConfig::default().base_url("ftp://example.com")),
+            Clerk::new("sk_test_1", ClerkConfig::default().base_url("not a url")),
+            Clerk::new("sk_test_1", ClerkConfig::default().api_version("bad\nversion")),
+        ];
+        for result in bad {
+            assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
+        }
+    }
+
+    #[test]
+    fn base_url_loses_trailing_slashes() {
+        let clerk = Clerk::new("sk_test_1", ClerkConfig::default().base_url("http://127.0.0.1:9/v1/")).unwrap();
+        assert_eq!(clerk.base_url(), "http://127.0.0.1:9/v1");
+    }
+}

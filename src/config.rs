@@ -1,0 +1,100 @@
+//! Client configuration: a plain value built by chaining, consumed by [`Clerk::new`](crate::Clerk::new).
+
+use std::time::Duration;
+
+/// Clerk's production Backend API.
+pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
+/// The `User-Agent` sent by default: `clerk-machines/<crate version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("clerk-machines/", env!("CARGO_PKG_VERSION"));
+/// Default time allowed to open a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed for a whole request, from sending to the last byte of the body.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a [`Clerk`](crate::Clerk) client talks to the API.
+///
+/// Every setting has a sensible default; change only what you need:
+///
+/// ```
+/// use clerk_machines::ClerkConfig;
+/// use std::time::Duration;
+///
+/// let config = ClerkConfig::default()
+///     .base_url("http://127.0.0.1:8080/v1")
+///     .request_timeout(Duration::from_secs(5));
+/// assert_eq!(config.api_version_value(), clerk_machines::SPEC_VERSION);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClerkConfig {
+    pub(crate) base_url: String,
+    pub(crate) api_version: String,
+    pub(crate) user_agent: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) http_client: Option<reqwest::Client>,
+}
+
+impl Default for ClerkConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_version: crate::SPEC_VERSION.to_owned(),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            http_client: None,
+        }
+    }
+}
+
+impl ClerkConfig {
+    /// The API's base URL, including the `/v1` stem (default [`DEFAULT_BASE_URL`]).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The `Clerk-API-Version` to request (default: the vendored spec's version, [`SPEC_VERSION`](crate::SPEC_VERSION)).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = version.into();
+        self
+    }
+
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Time allowed to open a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Ignored when a caller's own [`reqwest::Client`] is used.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    /// Ignored when a caller's own [`reqwest::Client`] is used.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Use this [`reqwest::Client`] (its proxy, TLS and timeout settings)
+    /// instead of building one. The crate still adds its own headers to each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The configured base URL.
+    pub fn base_url_value(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The configured API version.
+    pub fn api_version_value(&self) -> &str {
+        &self.api_version
+    }
+}

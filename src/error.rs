@@ -1,0 +1,189 @@
+//! The crate's error type.
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong calling Clerk.
+///
+/// Secrets never appear in an error: not in its `Debug`, not in its `Display`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Clerk answered with an error status.
+    ///
+    /// `errors` holds Clerk's error entries when the body was Clerk's error
+    /// JSON; it is empty when the body was something else (for example an
+    /// HTML page from a proxy).
+    #[error("{}", api_message(*.status, errors, trace_id.as_deref()))]
+    #[non_exhaustive]
+    Api {
+        /// HTTP status of the response.
+        status: StatusCode,
+        /// Clerk's error entries, in the order Clerk gave them.
+        errors: Vec<ApiError>,
+        /// Clerk's trace id, from the body's `clerk_trace_id` or the `Clerk-Trace-Id` header.
+        trace_id: Option<String>,
+        /// How long Clerk asked the client to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
+    },
+    /// An argument was rejected before any request was sent.
+    #[error("invalid {field}: {reason}")]
+    #[non_exhaustive]
+    InvalidInput {
+        /// The argument (or field of the configuration) that was rejected.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The request did not complete within the configured timeout.
+    #[error("request timed out")]
+    Timeout(#[source] reqwest::Error),
+    /// The request could not be sent or the response could not be read
+    /// (connection refused or reset, TLS failure, body cut short, ...).
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// Clerk answered with a success status, but the body is not what the spec describes.
+    #[error("cannot decode the {status} response at `{path}`: {message} (body starts: {snippet:?})")]
+    #[non_exhaustive]
+    Decode {
+        /// HTTP status of the response.
+        status: StatusCode,
+        /// Where in the body decoding failed, as a JSON path (`data[3].name`); `.` for the root.
+        path: String,
+        /// What was wrong there.
+        message: String,
+        /// The first characters of the body (at most [`Error::SNIPPET_CHARS`]).
+        snippet: String,
+    },
+}
+
+/// One entry of a Clerk error response.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// Machine-readable error code, for example `resource_not_found`.
+    pub code: String,
+    /// Short, human-readable message.
+    pub message: String,
+    /// Longer human-readable explanation.
+    #[serde(default)]
+    pub long_message: String,
+    /// Extra data Clerk attached to the error (for example the offending `param_name`).
+    #[serde(default)]
+    pub meta: Map<String, Value>,
+}
+
+impl Error {
+    /// Longest body excerpt kept in a [`Error::Decode`].
+    pub const SNIPPET_CHARS: usize = 120;
+
+    /// The HTTP status, when a response was received.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Transport(e) | Error::Timeout(e) => e.status(),
+            Error::InvalidInput { .. } => None,
+        }
+    }
+
+    /// The code of Clerk's first error entry, for example `resource_not_found`.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api { errors, .. } => errors.first().map(|e| e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Clerk's trace id, to quote when asking Clerk's support about a failed call.
+    pub fn trace_id(&self) -> Option<&str> {
+        match self {
+            Error::Api { trace_id, .. } => trace_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `true` for a 404 from Clerk: the machine, scope or token does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput { field, reason: reason.into() }
+    }
+
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Error::Timeout(error)
+        } else {
+            Error::Transport(error)
+        }
+    }
+}
+
+fn api_message(status: StatusCode, errors: &[ApiError], trace_id: Option<&str>) -> String {
+    let mut text = format!("Clerk answered {status}");
+    if let Some(first) = errors.first() {
+        text.push_str(&format!(": {} ({})", first.long_message_or_message(), first.code));
+        if errors.len() > 1 {
+            text.push_str(&format!(" and {} more error(s)", errors.len() - 1));
+        }
+    }
+    if let Some(trace_id) = trace_id {
+        text.push_str(&format!(" [trace id {trace_id}]"));
+    }
+    text
+}
+
+impl ApiError {
+    /// Builds an entry (mainly for tests and fakes).
+    pub fn new(code: impl Into<String>, message: impl Into<String>, long_message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), long_message: long_message.into(), meta: Map::new() }
+    }
+
+    fn long_message_or_message(&self) -> &str {
+        if self.long_message.is_empty() {
+            &self.message
+        } else {
+            &self.long_message
+        }
+    }
+}
+
+/// The first `max` characters of a body, lossily decoded, for error messages.
+pub(crate) fn snippet(body: &[u8], max: usize) -> String {
+    let head = &body[..body.len().min(max * 4)];
+    String::from_utf8_lossy(head).chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_code_and_trace_id() {
+        let error = Error::Api {
+            status: StatusCode::NOT_FOUND,
+            errors: vec![ApiError::new("resource_not_found", "not found", "Machine not found")],
+            trace_id: Some("trace-1".into()),
+            retry_after: None,
+        };
+        assert_eq!(
+            error.to_string(),
+            "Clerk answered 404 Not Found: Machine not found (resource_not_found) [trace id trace-1]"
+        );
+        assert!(error.is_not_found());
+        assert_eq!(error.code(), Some("resource_not_found"));
+        assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+    }
+
+    #[test]
+    fn snippet_is_bounded_and_char_safe() {
+        let body = "é".repeat(500);
+        assert_eq!(snippet(body.as_bytes(), 10).chars().count(), 10);
+        assert_eq!(snippet(b"", 10), "");
+    }
+}

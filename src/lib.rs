@@ -1,0 +1,37 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api;
+mod client;
+mod config;
+mod error;
+mod machines;
+mod pagination;
+mod secret;
+mod transport;
+mod validate;
+
+#[cfg(feature = "mock")]
+pub mod mock;
+
+pub use api::types;
+pub use client::{Clerk, KeyKind, API_URL_ENV, SECRET_KEY_ENV};
+pub use config::{
+    ClerkConfig, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
+};
+pub use error::{ApiError, Error, Result};
+pub use machines::{
+    CreateMachineRequest, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, Machines,
+    SortDirection, DEFAULT_LIST_ALL_PAGE_SIZE,
+};
+pub use pagination::Page;
+pub use secret::SecretString;
+pub use validate::{
+    MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_NAME_CHARS, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,
+};
+
+mod spec_info {
+    include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
+}
+pub use spec_info::{OPERATIONS, SPEC_FILE, SPEC_VERSION};

@@ -1,0 +1,115 @@
+//! Checks of caller input against the limits the spec states, made before any request.
+
+use crate::error::{Error, Result};
+use std::time::Duration;
+
+/// Longest machine name, in characters (spec: `maxLength: 255`).
+pub const MAX_NAME_CHARS: usize = 255;
+/// Most machines one machine may be scoped to (spec: `maxItems: 150`).
+pub const MAX_SCOPED_MACHINES: usize = 150;
+/// Longest `default_token_ttl` (spec: `maximum: 315360000` seconds, ten years).
+pub const MAX_DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(315_360_000);
+/// Longest `previous_token_ttl` when rotating a secret key (spec: `maximum: 28800`, eight hours).
+pub const MAX_PREVIOUS_KEY_TTL: Duration = Duration::from_secs(28_800);
+/// Largest page of machines (spec: `maximum: 500`).
+pub const MAX_MACHINES_PAGE: u32 = 500;
+
+/// A machine name: 1 to 255 characters (not bytes).
+pub(crate) fn name(field: &'static str, name: &str) -> Result<()> {
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(Error::invalid(
+            field,
+            format!("is {chars} characters long; at most {MAX_NAME_CHARS} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// An id used as a path segment or a reference: non-empty, not `.` or `..`
+/// (which would change the path), no control characters. Everything else is
+/// percent-encoded by the generated client.
+pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if id == "." || id == ".." {
+        return Err(Error::invalid(field, format!("`{id}` is not an id")));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// A duration in whole seconds within `min..=max`, converted to seconds.
+pub(crate) fn seconds(field: &'static str, value: Duration, min: Duration, max: Duration) -> Result<u64> {
+    if value.subsec_nanos() != 0 {
+        return Err(Error::invalid(field, format!("{value:?} is not a whole number of seconds")));
+    }
+    if value < min || value > max {
+        return Err(Error::invalid(
+            field,
+            format!("{}s is outside {}s..={}s", value.as_secs(), min.as_secs(), max.as_secs()),
+        ));
+    }
+    Ok(value.as_secs())
+}
+
+/// A page size within `1..=max`.
+pub(crate) fn limit(value: u32, max: u32) -> Result<std::num::NonZeroU64> {
+    match std::num::NonZeroU64::new(u64::from(value)) {
+        Some(limit) if value <= max => Ok(limit),
+        _ => Err(Error::invalid("limit", format!("{value} is outside 1..={max}"))),
+    }
+}
+
+/// A list of machine ids: each a valid id, at most `max` of them.
+pub(crate) fn ids(field: &'static str, ids: &[String], max: usize) -> Result<()> {
+    if ids.len() > max {
+        return Err(Error::invalid(field, format!("has {} ids; at most {max} are allowed", ids.len())));
+    }
+    ids.iter().try_for_each(|value| id(field, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_count_characters_not_bytes() {
+        assert!(name("name", &"é".repeat(255)).is_ok());
+        assert!(name("name", &"é".repeat(256)).is_err());
+        assert!(name("name", "").is_err());
+    }
+
+    #[test]
+    fn ids_reject_dot_segments_and_empty() {
+        for bad in ["", ".", "..", "a\nb"] {
+            assert!(id("machine_id", bad).is_err(), "{bad:?}");
+        }
+        assert!(id("machine_id", "mch_a/b?c#d").is_ok());
+    }
+
+    #[test]
+    fn seconds_checks_range_and_whole_seconds() {
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(10));
+        assert_eq!(seconds("ttl", Duration::from_secs(10), min, max).unwrap(), 10);
+        assert!(seconds("ttl", Duration::from_secs(11), min, max).is_err());
+        assert!(seconds("ttl", Duration::ZERO, min, max).is_err());
+        assert!(seconds("ttl", Duration::from_millis(1500), min, max).is_err());
+    }
+
+    #[test]
+    fn limits_and_id_lists() {
+        assert!(limit(0, 500).is_err());
+        assert!(limit(501, 500).is_err());
+        assert_eq!(limit(500, 500).unwrap().get(), 500);
+        let many: Vec<String> = (0..151).map(|i| format!("mch_{i}")).collect();
+        assert!(ids("scoped_machines", &many, 150).is_err());
+        assert!(ids("scoped_machines", &many[..150], 150).is_ok());
+    }
+}

@@ -56,9 +56,8 @@ pub fn write_all(
     write(out_dir, "codegen.rs", &client)?;
 
     if features.mock {
-        let mock = guarded("httpmock helpers", || {
-            generator(features).httpmock(&prepared.spec, "crate::api")
-        })?;
+        let mock =
+            guarded("httpmock helpers", || generator(features).httpmock(&prepared.spec, "crate::api"))?;
         write(out_dir, "mock.rs", &format_tokens(mock, "httpmock helpers")?)?;
     }
     write(out_dir, "spec_info.rs", &spec_info(prepared, spec_path))?;

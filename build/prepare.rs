@@ -99,10 +99,7 @@ fn operation_name(method: &str, path: &str, op: &Value) -> String {
 
 /// Repair 1: keep only operations tagged with a selected tag.
 fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, String> {
-    let paths = spec
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .ok_or("the spec has no paths object")?;
+    let paths = spec.get_mut("paths").and_then(Value::as_object_mut).ok_or("the spec has no paths object")?;
     let mut selected = Vec::new();
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
@@ -110,10 +107,9 @@ fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, 
             if !HTTP_METHODS.contains(&key.as_str()) {
                 return true;
             }
-            let tagged = op
-                .get("tags")
-                .and_then(Value::as_array)
-                .is_some_and(|tags| tags.iter().any(|t| t.as_str().is_some_and(|t| SELECTED_TAGS.contains(&t))));
+            let tagged = op.get("tags").and_then(Value::as_array).is_some_and(|tags| {
+                tags.iter().any(|t| t.as_str().is_some_and(|t| SELECTED_TAGS.contains(&t)))
+            });
             if tagged {
                 let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
                 selected.push((id.to_owned(), key.to_uppercase(), path.clone()));
@@ -122,8 +118,7 @@ fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, 
         });
     }
     paths.retain(|_, item| {
-        item.as_object()
-            .is_some_and(|item| item.keys().any(|k| HTTP_METHODS.contains(&k.as_str())))
+        item.as_object().is_some_and(|item| item.keys().any(|k| HTTP_METHODS.contains(&k.as_str())))
     });
     if selected.is_empty() {
         return Err(format!("no operation is tagged with any of {SELECTED_TAGS:?}"));
@@ -146,7 +141,9 @@ fn repair_media_types(spec: &mut Value, repairs: &mut Vec<String>) {
             contents.push(body);
         }
         for content in contents {
-            if let Some(map) = content.as_object_mut().filter(|m| m.len() > 1 && m.contains_key("application/json")) {
+            if let Some(map) =
+                content.as_object_mut().filter(|m| m.len() > 1 && m.contains_key("application/json"))
+            {
                 map.retain(|k, _| k == "application/json");
                 repairs.push(format!("{name}: kept only the application/json request body"));
             }
@@ -247,7 +244,8 @@ fn repair_request_defaults(spec: &mut Value, repairs: &mut Vec<String>) {
         for (prop, schema) in props.iter_mut() {
             if let Some(schema) = schema.as_object_mut() {
                 if schema.remove("default").is_some() {
-                    repairs.push(format!("{name}: request property {prop} no longer has a client-side default"));
+                    repairs
+                        .push(format!("{name}: request property {prop} no longer has a client-side default"));
                 }
             }
         }
@@ -267,7 +265,9 @@ fn repair_secrets(spec: &mut Value, repairs: &mut Vec<String>) -> Result<(), Str
                 let count = mark_secrets(schema);
                 if count > 0 {
                     found = true;
-                    repairs.push(format!("{name}: {count} secret field(s) in the {status} response are redacted"));
+                    repairs.push(format!(
+                        "{name}: {count} secret field(s) in the {status} response are redacted"
+                    ));
                 }
             }
         }
@@ -336,8 +336,8 @@ fn keep_referenced_components(spec: &mut Value) -> Result<(), String> {
         if !reached.insert(reference.clone()) {
             continue;
         }
-        let target = resolve(&components, &reference)
-            .ok_or_else(|| format!("unresolvable reference {reference}"))?;
+        let target =
+            resolve(&components, &reference).ok_or_else(|| format!("unresolvable reference {reference}"))?;
         collect_refs(target, &mut pending);
     }
     let mut kept: BTreeMap<String, Map<String, Value>> = BTreeMap::new();

@@ -38,8 +38,6 @@ pub fn locate(manifest_dir: &Path) -> Result<PathBuf, String> {
 
 /// Reads a YAML (or JSON, a subset of YAML) spec into a JSON value.
 pub fn read(path: &Path) -> Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_yaml_ng::from_str(&text)
-        .map_err(|e| format!("{} is not valid YAML: {e}", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_yaml_ng::from_str(&text).map_err(|e| format!("{} is not valid YAML: {e}", path.display()))
 }

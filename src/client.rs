@@ -86,8 +86,9 @@ impl Clerk {
         let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
             .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
         authorization.set_sensitive(true);
-        let api_version = HeaderValue::try_from(config.api_version.as_str())
-            .map_err(|_| Error::invalid("api_version", "contains characters not allowed in an HTTP header"))?;
+        let api_version = HeaderValue::try_from(config.api_version.as_str()).map_err(|_| {
+            Error::invalid("api_version", "contains characters not allowed in an HTTP header")
+        })?;
         let user_agent = HeaderValue::try_from(config.user_agent.as_str())
             .map_err(|_| Error::invalid("user_agent", "contains characters not allowed in an HTTP header"))?;
         let base_url = normalize_base_url(&config.base_url)?;
@@ -195,7 +196,8 @@ mod tests {
 
     #[test]
     fn base_url_loses_trailing_slashes() {
-        let clerk = Clerk::new("sk_test_1", ClerkConfig::default().base_url("http://127.0.0.1:9/v1/")).unwrap();
+        let clerk =
+            Clerk::new("sk_test_1", ClerkConfig::default().base_url("http://127.0.0.1:9/v1/")).unwrap();
         assert_eq!(clerk.base_url(), "http://127.0.0.1:9/v1");
     }
 }

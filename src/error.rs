@@ -141,7 +141,12 @@ fn api_message(status: StatusCode, errors: &[ApiError], trace_id: Option<&str>) 
 impl ApiError {
     /// Builds an entry (mainly for tests and fakes).
     pub fn new(code: impl Into<String>, message: impl Into<String>, long_message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), long_message: long_message.into(), meta: Map::new() }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            long_message: long_message.into(),
+            meta: Map::new(),
+        }
     }
 
     fn long_message_or_message(&self) -> &str {

@@ -5,7 +5,9 @@ use crate::client::Clerk;
 use crate::error::{Error, Result};
 use crate::pagination::{offset_stream, Page};
 use crate::transport::send;
-use crate::validate::{self, MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES};
+use crate::validate::{
+    self, MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,
+};
 use futures::{FutureExt, Stream};
 use std::time::Duration;
 
@@ -72,7 +74,12 @@ impl<'a> Machines<'a> {
     /// # let _ = created; Ok(()) }
     /// ```
     pub fn create_request(&self, name: impl Into<String>) -> CreateMachineRequest<'a> {
-        CreateMachineRequest { clerk: self.clerk, name: name.into(), scoped_machines: Vec::new(), default_token_ttl: None }
+        CreateMachineRequest {
+            clerk: self.clerk,
+            name: name.into(),
+            scoped_machines: Vec::new(),
+            default_token_ttl: None,
+        }
     }
 
     /// One page of machines.
@@ -92,7 +99,10 @@ impl<'a> Machines<'a> {
     /// let all: Vec<_> = clerk.machines().list_all(ListMachinesParams::new()).try_collect().await?;
     /// # let _ = all; Ok(()) }
     /// ```
-    pub fn list_all(&self, params: ListMachinesParams) -> impl Stream<Item = Result<types::Machine>> + Send + 'static {
+    pub fn list_all(
+        &self,
+        params: ListMachinesParams,
+    ) -> impl Stream<Item = Result<types::Machine>> + Send + 'static {
         let clerk = self.clerk.clone();
         let mut params = params;
         params.limit = Some(params.limit.unwrap_or(DEFAULT_LIST_ALL_PAGE_SIZE));
@@ -150,7 +160,8 @@ impl<'a> Machines<'a> {
         previous_key_ttl: Duration,
     ) -> Result<types::RotateMachineSecretKeyResponse> {
         validate::id("machine_id", machine_id)?;
-        let seconds = validate::seconds("previous_key_ttl", previous_key_ttl, Duration::ZERO, MAX_PREVIOUS_KEY_TTL)?;
+        let seconds =
+            validate::seconds("previous_key_ttl", previous_key_ttl, Duration::ZERO, MAX_PREVIOUS_KEY_TTL)?;
         let body = types::RotateMachineSecretKeyBody::builder().previous_token_ttl(seconds as i64);
         send(self.clerk.raw().rotate_machine_secret_key().machine_id(machine_id).body(body).send()).await
     }
@@ -241,7 +252,8 @@ impl CreateMachineRequest<'_> {
 /// A `default_token_ttl` within the spec's range, as the generated type.
 fn token_ttl(ttl: Duration) -> Result<std::num::NonZeroU64> {
     let seconds = validate::seconds("default_token_ttl", ttl, Duration::from_secs(1), MAX_DEFAULT_TOKEN_TTL)?;
-    std::num::NonZeroU64::new(seconds).ok_or_else(|| Error::invalid("default_token_ttl", "must be at least 1 second"))
+    std::num::NonZeroU64::new(seconds)
+        .ok_or_else(|| Error::invalid("default_token_ttl", "must be at least 1 second"))
 }
 
 /// Changes to a machine, for [`Machines::update`]. Only the fields set are sent.
@@ -280,7 +292,8 @@ impl MachineUpdate {
         if let Some(name) = self.name {
             validate::name("name", &name)?;
             body = body.name(Some(
-                types::UpdateMachineBodyName::try_from(name).map_err(|e| Error::invalid("name", e.to_string()))?,
+                types::UpdateMachineBodyName::try_from(name)
+                    .map_err(|e| Error::invalid("name", e.to_string()))?,
             ));
         }
         if let Some(ttl) = self.default_token_ttl {

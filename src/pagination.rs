@@ -73,8 +73,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_page_ends_the_stream() {
-        let items: Vec<u64> =
-            offset_stream(0, |_| async { Ok(Page::new(vec![], 100)) }.boxed()).try_collect().await.unwrap();
+        let items: Vec<u64> = offset_stream(0, |_| async { Ok(Page::<u64>::new(vec![], 100)) }.boxed())
+            .try_collect()
+            .await
+            .unwrap();
         assert!(items.is_empty());
     }
 }

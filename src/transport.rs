@@ -29,9 +29,7 @@ impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // `HeaderValue`'s Debug already hides sensitive values; list names only
         // to be sure nothing else leaks.
-        f.debug_struct("Transport")
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Transport").field("headers", &self.headers.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -74,11 +72,16 @@ impl ClientHooks<Transport> for Client {
         Ok(())
     }
 
-    async fn exec(&self, request: reqwest::Request, _info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
         // Outside `send` (a caller using the raw builders) nothing records.
         let _ = LAST_RESPONSE.try_with(|last| {
-            *last.borrow_mut() = Some(ResponseMeta { status: response.status(), headers: response.headers().clone() });
+            *last.borrow_mut() =
+                Some(ResponseMeta { status: response.status(), headers: response.headers().clone() });
         });
         Ok(response)
     }
@@ -113,12 +116,19 @@ async fn convert<T: DeserializeOwned>(
     Err(match error {
         Gen::InvalidRequest(reason) => Error::invalid("request", reason),
         Gen::Custom(reason) => Error::invalid("request", reason),
-        Gen::CommunicationError(e) | Gen::InvalidUpgrade(e) | Gen::ResponseBodyError(e) => Error::from_reqwest(e),
+        Gen::CommunicationError(e) | Gen::InvalidUpgrade(e) | Gen::ResponseBodyError(e) => {
+            Error::from_reqwest(e)
+        }
         Gen::ErrorResponse(value) => {
             let status = value.status();
             let headers = value.headers().clone();
             let body = value.into_inner();
-            api_error(status, &headers, body.errors.into_iter().map(from_generated).collect(), body.clerk_trace_id)
+            api_error(
+                status,
+                &headers,
+                body.errors.into_iter().map(from_generated).collect(),
+                body.clerk_trace_id,
+            )
         }
         Gen::InvalidResponsePayload(body, _) => match meta {
             Some(meta) if !meta.status.is_success() => error_from_body(meta.status, &meta.headers, &body),
@@ -183,7 +193,12 @@ pub(crate) fn error_from_body(status: StatusCode, headers: &HeaderMap, body: &[u
     api_error(status, headers, parsed.errors, parsed.clerk_trace_id)
 }
 
-fn api_error(status: StatusCode, headers: &HeaderMap, errors: Vec<ApiError>, trace_id: Option<String>) -> Error {
+fn api_error(
+    status: StatusCode,
+    headers: &HeaderMap,
+    errors: Vec<ApiError>,
+    trace_id: Option<String>,
+) -> Error {
     let trace_id = trace_id.or_else(|| header_str(headers, &CLERK_TRACE_ID).map(str::to_owned));
     Error::Api { status, errors, trace_id, retry_after: retry_after(headers) }
 }

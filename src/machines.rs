@@ -47,7 +47,7 @@ impl<'a> Machines<'a> {
     /// # let _ = secret; Ok(()) }
     /// ```
     pub async fn create<I, S>(
-        &self,
+        self,
         name: &str,
         scoped_machines: I,
         default_token_ttl: Option<Duration>,
@@ -73,7 +73,7 @@ impl<'a> Machines<'a> {
     ///     .await?;
     /// # let _ = created; Ok(()) }
     /// ```
-    pub fn create_request(&self, name: impl Into<String>) -> CreateMachineRequest<'a> {
+    pub fn create_request(self, name: impl Into<String>) -> CreateMachineRequest<'a> {
         CreateMachineRequest {
             clerk: self.clerk,
             name: name.into(),
@@ -83,7 +83,7 @@ impl<'a> Machines<'a> {
     }
 
     /// One page of machines.
-    pub async fn list(&self, params: &ListMachinesParams) -> Result<Page<types::Machine>> {
+    pub async fn list(self, params: &ListMachinesParams) -> Result<Page<types::Machine>> {
         list_page(self.clerk, params, params.offset).await
     }
 
@@ -100,7 +100,7 @@ impl<'a> Machines<'a> {
     /// # let _ = all; Ok(()) }
     /// ```
     pub fn list_all(
-        &self,
+        self,
         params: ListMachinesParams,
     ) -> impl Stream<Item = Result<types::Machine>> + Send + 'static {
         let clerk = self.clerk.clone();
@@ -115,7 +115,7 @@ impl<'a> Machines<'a> {
     }
 
     /// The machine with this id.
-    pub async fn get(&self, machine_id: &str) -> Result<types::Machine> {
+    pub async fn get(self, machine_id: &str) -> Result<types::Machine> {
         validate::id("machine_id", machine_id)?;
         send(self.clerk.raw().get_machine().machine_id(machine_id).send()).await
     }
@@ -133,20 +133,20 @@ impl<'a> Machines<'a> {
     ///     .await?;
     /// # let _ = machine; Ok(()) }
     /// ```
-    pub async fn update(&self, machine_id: &str, update: MachineUpdate) -> Result<types::Machine> {
+    pub async fn update(self, machine_id: &str, update: MachineUpdate) -> Result<types::Machine> {
         validate::id("machine_id", machine_id)?;
         let body = update.into_body()?;
         send(self.clerk.raw().update_machine().machine_id(machine_id).body(body).send()).await
     }
 
     /// Deletes a machine. Clerk also removes the scopes that pointed at it.
-    pub async fn delete(&self, machine_id: &str) -> Result<types::DeleteMachineResponse> {
+    pub async fn delete(self, machine_id: &str) -> Result<types::DeleteMachineResponse> {
         validate::id("machine_id", machine_id)?;
         send(self.clerk.raw().delete_machine().machine_id(machine_id).send()).await
     }
 
     /// The machine's current secret key (`ak_...`).
-    pub async fn secret_key(&self, machine_id: &str) -> Result<types::GetMachineSecretKeyResponse> {
+    pub async fn secret_key(self, machine_id: &str) -> Result<types::GetMachineSecretKeyResponse> {
         validate::id("machine_id", machine_id)?;
         send(self.clerk.raw().get_machine_secret_key().machine_id(machine_id).send()).await
     }
@@ -155,7 +155,7 @@ impl<'a> Machines<'a> {
     /// `previous_key_ttl` (whole seconds, zero to eight hours) so that callers
     /// can switch over.
     pub async fn rotate_secret_key(
-        &self,
+        self,
         machine_id: &str,
         previous_key_ttl: Duration,
     ) -> Result<types::RotateMachineSecretKeyResponse> {
@@ -167,7 +167,7 @@ impl<'a> Machines<'a> {
     }
 
     /// Lets machine `from` call machine `to`. Clerk answers 409 when the scope exists.
-    pub async fn add_scope(&self, from: &str, to: &str) -> Result<types::MachineScope> {
+    pub async fn add_scope(self, from: &str, to: &str) -> Result<types::MachineScope> {
         validate::id("from", from)?;
         validate::id("to", to)?;
         let body = types::CreateMachineScopeBody::builder().to_machine_id(to);
@@ -175,7 +175,7 @@ impl<'a> Machines<'a> {
     }
 
     /// Stops machine `from` from calling machine `to`.
-    pub async fn remove_scope(&self, from: &str, to: &str) -> Result<types::DeleteMachineScopeResponse> {
+    pub async fn remove_scope(self, from: &str, to: &str) -> Result<types::DeleteMachineScopeResponse> {
         validate::id("from", from)?;
         validate::id("to", to)?;
         send(self.clerk.raw().delete_machine_scope().machine_id(from).other_machine_id(to).send()).await

@@ -1,0 +1,81 @@
+//! Fixtures shared by the integration tests.
+#![allow(dead_code)]
+
+use clerk_machines::{types, Clerk, ClerkConfig};
+use serde_json::{json, Value};
+
+/// The instance key every test client uses.
+pub const SECRET_KEY: &str = "sk_test_integration_0123456789";
+/// A well-formed machine id.
+pub const MACHINE_ID: &str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+/// Another well-formed machine id.
+pub const OTHER_MACHINE_ID: &str = "mch_2yGkLpQ7Y3rXSwtU24CzTk9I7Em";
+
+/// A client pointed at the mock server.
+pub fn client(server: &httpmock::MockServer) -> Clerk {
+    Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(server.base_url())).expect("valid test client")
+}
+
+/// Adds the headers every request must carry, and the one it must not.
+pub fn with_headers(when: httpmock::When) -> httpmock::When {
+    when.header("authorization", format!("Bearer {SECRET_KEY}"))
+        .header("clerk-api-version", clerk_machines::SPEC_VERSION)
+        .header("user-agent", clerk_machines::DEFAULT_USER_AGENT)
+        .header_missing("api-version")
+}
+
+/// A machine as Clerk returns it.
+pub fn machine_json(id: &str, name: &str) -> Value {
+    json!({
+        "object": "machine",
+        "id": id,
+        "name": name,
+        "instance_id": "ins_2xhFjEI5X2qWRvtV13BzSj8H6Dk",
+        "created_at": 1_716_883_200_000_i64,
+        "updated_at": 1_716_883_200_000_i64,
+        "default_token_ttl": 3600,
+        "scoped_machines": [{
+            "object": "machine",
+            "id": OTHER_MACHINE_ID,
+            "name": "other",
+            "instance_id": "ins_2xhFjEI5X2qWRvtV13BzSj8H6Dk",
+            "created_at": 1_716_883_200_000_i64,
+            "updated_at": 1_716_883_200_000_i64,
+            "default_token_ttl": 3600
+        }]
+    })
+}
+
+/// A machine as the generated type.
+pub fn machine(id: &str, name: &str) -> types::Machine {
+    serde_json::from_value(machine_json(id, name)).expect("fixture matches the spec")
+}
+
+/// Clerk's error body with one entry and a trace id.
+pub fn error_body(code: &str, trace_id: &str) -> types::ClerkErrors {
+    serde_json::from_value(json!({
+        "errors": [{
+            "code": code,
+            "message": format!("{code} message"),
+            "long_message": format!("{code} long message"),
+            "meta": {"param_name": "name"}
+        }],
+        "clerk_trace_id": trace_id
+    }))
+    .expect("fixture matches the spec")
+}
+
+/// Asserts `error` is `Error::Api` with this status, code and trace id.
+pub fn assert_api_error(error: &clerk_machines::Error, status: u16, code: &str, trace_id: &str) {
+    match error {
+        clerk_machines::Error::Api { status: got, errors, trace_id: got_trace, .. } => {
+            assert_eq!(got.as_u16(), status, "{error:?}");
+            assert_eq!(errors.len(), 1, "{error:?}");
+            assert_eq!(errors[0].code, code);
+            assert_eq!(errors[0].long_message, format!("{code} long message"));
+            assert_eq!(errors[0].meta.get("param_name"), Some(&json!("name")));
+            assert_eq!(got_trace.as_deref(), Some(trace_id));
+        }
+        other => panic!("expected Error::Api({status}), got {other:?}"),
+    }
+}

@@ -1,0 +1,125 @@
+//! The build script's spec preparation, run on the real specs and on broken ones.
+//!
+//! `build/prepare.rs` and `build/spec_file.rs` are included as they are, so
+//! these tests exercise exactly the code `build.rs` runs.
+
+#[path = "../build/prepare.rs"]
+#[allow(dead_code)]
+mod prepare;
+#[path = "../build/spec_file.rs"]
+#[allow(dead_code)]
+mod spec_file;
+
+use std::path::Path;
+
+fn prepare_file(path: &str) -> Result<prepare::Prepared, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    prepare::prepare(spec_file::read(&path)?)
+}
+
+#[test]
+fn the_vendored_spec_yields_the_thirteen_operations() {
+    let prepared = prepare_file(&format!("openapi/{}", clerk_machines::SPEC_FILE)).expect("prepares");
+    let mut ids: Vec<&str> = prepared.operations.iter().map(|(id, _, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "CreateMachine",
+            "CreateMachineScope",
+            "DeleteMachine",
+            "DeleteMachineScope",
+            "GetMachine",
+            "GetMachineSecretKey",
+            "ListMachines",
+            "RotateMachineSecretKey",
+            "UpdateMachine",
+            "createM2MToken",
+            "getM2MTokens",
+            "revokeM2MToken",
+            "verifyM2MToken",
+        ]
+    );
+    assert_eq!(prepared.version, clerk_machines::SPEC_VERSION);
+    let mut generated: Vec<&str> = clerk_machines::OPERATIONS.iter().map(|(id, _, _)| *id).collect();
+    generated.sort_unstable();
+    assert_eq!(generated, ids, "the crate was generated from these operations");
+}
+
+#[test]
+fn repairs_are_applied() {
+    let prepared = prepare_file(&format!("openapi/{}", clerk_machines::SPEC_FILE)).expect("prepares");
+    let spec = serde_json::to_value(&prepared.spec).unwrap();
+    assert!(request_only_closed(&spec), "responses must not deny unknown fields");
+    // Secret fields decode into the redacting type.
+    let secret =
+        &spec["components"]["responses"]["Machine.SecretKey"]["content"]["application/json"]["schema"];
+    assert_eq!(secret["properties"]["secret"]["$ref"], "#/components/schemas/SecretString");
+    // Inline M2M error bodies now point at ClerkErrors.
+    let error =
+        &spec["paths"]["/m2m_tokens"]["get"]["responses"]["404"]["content"]["application/json"]["schema"];
+    assert_eq!(error["$ref"], "#/components/schemas/ClerkErrors");
+    // Numeric query parameters are integers.
+    let params = spec["paths"]["/m2m_tokens"]["get"]["parameters"].as_array().unwrap();
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["type"], "integer");
+    // Request defaults are gone, response defaults stay.
+    let body = &spec["paths"]["/machines"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(body["properties"]["default_token_ttl"].get("default").is_none());
+    // Only referenced components survive.
+    assert!(spec["components"]["schemas"].get("User").is_none());
+    assert!(spec["components"]["schemas"].get("Machine").is_some());
+}
+
+/// `additionalProperties: false` may remain only inside request bodies.
+fn request_only_closed(spec: &serde_json::Value) -> bool {
+    let mut responses = spec["paths"].clone();
+    for item in responses.as_object_mut().unwrap().values_mut() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            if let Some(op) = op.as_object_mut() {
+                op.remove("requestBody");
+            }
+        }
+    }
+    let text = format!("{responses}{}", spec["components"]);
+    !text.contains("\"additionalProperties\":false")
+}
+
+#[test]
+fn every_shared_spec_prepares() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/openapi/bapi");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipped: {} is not here", dir.display());
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let prepared = prepare::prepare(spec_file::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(prepared.operations.len(), 13, "{}", path.display());
+    }
+}
+
+#[test]
+fn unsupported_specs_get_a_message_naming_the_operation() {
+    let error = prepare_file("tests/data/two-success-schemas.yml").err().expect("rejected");
+    assert!(error.contains("operation GetMachine (GET /machines/{machine_id})"), "{error}");
+    assert!(error.contains("2 different success response schemas"), "{error}");
+
+    let error = prepare_file("tests/data/broken-ref.yml").err().expect("rejected");
+    assert!(error.contains("unresolvable reference #/components/schemas/Missing"), "{error}");
+
+    let error = prepare_file("tests/data/no-machines.yml").err().expect("rejected");
+    assert!(error.contains("no operation is tagged"), "{error}");
+}
+
+#[test]
+fn unreadable_files_are_named() {
+    let error = spec_file::read(Path::new("/nonexistent/spec.yml")).err().expect("rejected");
+    assert!(error.contains("/nonexistent/spec.yml"), "{error}");
+    let dir = std::env::temp_dir().join(format!("clerk-machines-bad-yaml-{}", std::process::id()));
+    std::fs::write(&dir, "openapi: [unclosed").unwrap();
+    let error = spec_file::read(&dir).err().expect("rejected");
+    std::fs::remove_file(&dir).ok();
+    assert!(error.contains("is not valid YAML"), "{error}");
+}

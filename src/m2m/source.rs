@@ -82,7 +82,7 @@ impl std::fmt::Debug for M2mTokenSource {
             .field("token_format", &self.inner.params.format)
             .field("ttl", &self.inner.params.ttl)
             .field("refresh_margin", &self.inner.margin)
-            .field("cached", &state.cached.as_ref().map(|c| c.refresh_at))
+            .field("cached", &state.cached.is_some())
             .field("refreshing", &state.in_flight.is_some())
             .finish_non_exhaustive()
     }

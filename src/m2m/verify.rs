@@ -224,6 +224,7 @@ impl M2mVerifier {
         if header.alg != ALGORITHM {
             return Err(Error::Verify(VerifyError::DisallowedAlgorithm { alg: header.alg }));
         }
+        check_payload_and_signature(token)?;
         let key = match &inner.keys {
             Keys::Pem(key) => key.clone(),
             Keys::Jwks(cache) => {
@@ -367,6 +368,23 @@ fn read_header(token: &str) -> Result<Header> {
         .to_owned();
     let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
     Ok(Header { alg, kid })
+}
+
+/// The payload must be a base64url JSON object and the signature base64url,
+/// so that garbage is reported as malformed rather than as a bad signature.
+fn check_payload_and_signature(token: &str) -> Result<()> {
+    let mut parts = token.split('.').skip(1);
+    let (Some(payload), Some(signature)) = (parts.next(), parts.next()) else {
+        return Err(rejected_malformed("a JWT has 3 parts"));
+    };
+    let payload =
+        URL_SAFE_NO_PAD.decode(payload).map_err(|_| rejected_malformed("the payload is not base64url"))?;
+    serde_json::from_slice::<Map<String, Value>>(&payload)
+        .map_err(|_| rejected_malformed("the payload is not a JSON object"))?;
+    match URL_SAFE_NO_PAD.decode(signature) {
+        Ok(bytes) if !bytes.is_empty() => Ok(()),
+        _ => Err(rejected_malformed("the signature is missing or not base64url")),
+    }
 }
 
 /// A NumericDate claim (seconds since the epoch) as a time.

@@ -2,7 +2,7 @@
 //! cached, refetched when a token names a key the cache does not hold, but
 //! at most once per interval.
 
-use super::verify::VerifyError;
+use super::verify::{shown, VerifyError};
 use super::Clock;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
@@ -58,6 +58,7 @@ impl JwksCache {
         if let Some(key) = self.current().get(kid) {
             return Ok(key.clone());
         }
+        let unknown = || Error::Verify(VerifyError::UnknownKid { kid: shown(kid) });
         let mut last_fetch = self.last_fetch.lock().await;
         // Another task may have fetched while this one waited.
         if let Some(key) = self.current().get(kid) {
@@ -69,11 +70,11 @@ impl JwksCache {
             Some(at) => now.duration_since(at).map_or(true, |age| age >= self.refetch_interval),
         };
         if !due {
-            return Err(Error::Verify(VerifyError::UnknownKid { kid: kid.to_owned() }));
+            return Err(unknown());
         }
         *last_fetch = Some(now);
         let keys = self.fetch_and_store().await?;
-        keys.get(kid).cloned().ok_or_else(|| Error::Verify(VerifyError::UnknownKid { kid: kid.to_owned() }))
+        keys.get(kid).cloned().ok_or_else(unknown)
     }
 
     /// Fetches the key set now, whatever the interval; returns how many usable keys it holds.

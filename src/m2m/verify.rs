@@ -79,6 +79,12 @@ impl VerifyError {
     }
 }
 
+/// A value taken from an unverified token, made safe to put in an error
+/// message and a log line: at most 64 characters, control characters replaced.
+pub(super) fn shown(value: &str) -> String {
+    value.chars().take(64).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+}
+
 /// [`Error::Verify`] with [`VerifyError::Malformed`].
 fn rejected_malformed(reason: impl Into<String>) -> Error {
     Error::Verify(VerifyError::malformed(reason))
@@ -222,7 +228,7 @@ impl M2mVerifier {
         let inner = &self.inner;
         let header = read_header(token)?;
         if header.alg != ALGORITHM {
-            return Err(Error::Verify(VerifyError::DisallowedAlgorithm { alg: header.alg }));
+            return Err(Error::Verify(VerifyError::DisallowedAlgorithm { alg: shown(&header.alg) }));
         }
         check_payload_and_signature(token)?;
         let key = match &inner.keys {
@@ -269,7 +275,7 @@ impl M2mVerifier {
         }
         let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
         if !is_machine_id(subject) {
-            return Err(Error::Verify(VerifyError::WrongSubject { subject: subject.to_owned() }));
+            return Err(Error::Verify(VerifyError::WrongSubject { subject: shown(subject) }));
         }
         let machine_id = subject.to_owned();
         let token_id = claims
@@ -461,7 +467,10 @@ impl M2mVerifierBuilder {
 
     /// Shortest time between two JWKS fetches caused by unknown key ids
     /// (default [`DEFAULT_JWKS_REFETCH_INTERVAL`]): a flood of tokens naming
-    /// made-up keys costs at most one request per interval.
+    /// made-up keys costs at most one request per interval. A failed fetch
+    /// counts too (its error is returned to the verification that caused it),
+    /// so that an outage at Clerk is not made worse; call
+    /// [`M2mVerifier::refresh_keys`] to fetch regardless of the interval.
     pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
         self.refetch_interval = interval;
         self
@@ -528,5 +537,28 @@ impl M2mVerifierBuilder {
                 clock: self.clock,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_from_tokens_are_bounded_and_printable() {
+        assert_eq!(shown("RS256"), "RS256");
+        assert_eq!(shown(&"x".repeat(1000)).chars().count(), 64);
+        assert_eq!(shown("a\nb\u{1b}[31m"), "a\u{fffd}b\u{fffd}[31m");
+    }
+
+    #[test]
+    fn the_header_is_read_without_trusting_it() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#);
+        let read = read_header(&format!("{header}.e30.")).unwrap();
+        assert_eq!((read.alg.as_str(), read.kid.as_deref()), ("none", Some("k1")));
+        let array = URL_SAFE_NO_PAD.encode("[1]");
+        for bad in ["", "a.b", "a.b.c.d", "=.e30.x", &format!("{array}.e30.x")] {
+            assert!(matches!(read_header(bad), Err(Error::Verify(VerifyError::Malformed { .. }))), "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 use crate::api;
 use crate::config::ClerkConfig;
 use crate::error::{Error, Result};
+use crate::m2m::M2m;
 use crate::machines::Machines;
 use crate::secret::SecretString;
 use crate::transport::Transport;
@@ -83,9 +84,7 @@ impl Clerk {
         if key.trim().is_empty() {
             return Err(Error::invalid("secret_key", "must not be empty"));
         }
-        let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
-            .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
-        authorization.set_sensitive(true);
+        let authorization = authorization_header(key)?;
         let api_version = HeaderValue::try_from(config.api_version.as_str()).map_err(|_| {
             Error::invalid("api_version", "contains characters not allowed in an HTTP header")
         })?;
@@ -130,6 +129,34 @@ impl Clerk {
         Machines::new(self)
     }
 
+    /// The M2M token operations (create, list, revoke, verify).
+    pub fn m2m(&self) -> M2m<'_> {
+        M2m::new(self)
+    }
+
+    /// A client like this one (same base URL, version, user agent and HTTP
+    /// connection pool) that authenticates with another key, for example a
+    /// machine secret key (`ak_...`) next to the instance key. Cheap: nothing
+    /// is rebuilt but the `Authorization` header.
+    ///
+    /// Fails with [`Error::InvalidInput`] when the key is empty or cannot be
+    /// sent as a header.
+    pub fn with_secret_key(&self, secret_key: impl Into<SecretString>) -> Result<Clerk> {
+        let secret_key = secret_key.into();
+        let key = secret_key.expose_secret();
+        if key.trim().is_empty() {
+            return Err(Error::invalid("secret_key", "must not be empty"));
+        }
+        let transport =
+            progenitor_client::ClientInfo::inner(&self.api).with_authorization(authorization_header(key)?);
+        let http = progenitor_client::ClientInfo::client(&self.api).clone();
+        Ok(Self {
+            api: api::Client::new_with_client(self.base_url(), http, transport),
+            key_kind: KeyKind::of(key),
+            api_version: self.api_version.clone(),
+        })
+    }
+
     /// The generated client, for calls in the exact shapes of the spec.
     ///
     /// Its requests carry the same headers as this client's. Errors come back
@@ -152,6 +179,14 @@ impl Clerk {
     pub fn key_kind(&self) -> KeyKind {
         self.key_kind
     }
+}
+
+/// `Bearer <key>`, marked sensitive so that it is never printed.
+fn authorization_header(key: &str) -> Result<HeaderValue> {
+    let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
+        .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
+    authorization.set_sensitive(true);
+    Ok(authorization)
 }
 
 /// Checks the base URL and drops trailing slashes (the generated client

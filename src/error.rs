@@ -2,7 +2,10 @@
 
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::m2m::VerifyError;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -59,6 +62,17 @@ pub enum Error {
         /// The first characters of the body (at most [`Error::SNIPPET_CHARS`]).
         snippet: String,
     },
+    /// An M2M token was rejected by [`M2mVerifier`](crate::M2mVerifier): the
+    /// [`VerifyError`] says why (expired, bad signature, unknown key, ...).
+    #[error("M2M token rejected: {0}")]
+    Verify(VerifyError),
+    /// An [`M2mTokenSource`](crate::M2mTokenSource) could not mint a token.
+    ///
+    /// Every caller that waited for the same refresh gets the same error
+    /// (hence the [`Arc`]); the next call tries again. [`Error::status`],
+    /// [`Error::code`] and [`Error::trace_id`] look through it.
+    #[error("minting an M2M token failed: {0}")]
+    TokenRefresh(#[source] Arc<Error>),
 }
 
 /// One entry of a Clerk error response.
@@ -86,7 +100,8 @@ impl Error {
         match self {
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::Transport(e) | Error::Timeout(e) => e.status(),
-            Error::InvalidInput { .. } => None,
+            Error::InvalidInput { .. } | Error::Verify(_) => None,
+            Error::TokenRefresh(inner) => inner.status(),
         }
     }
 
@@ -94,6 +109,7 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Error::Api { errors, .. } => errors.first().map(|e| e.code.as_str()),
+            Error::TokenRefresh(inner) => inner.code(),
             _ => None,
         }
     }
@@ -102,13 +118,26 @@ impl Error {
     pub fn trace_id(&self) -> Option<&str> {
         match self {
             Error::Api { trace_id, .. } => trace_id.as_deref(),
+            Error::TokenRefresh(inner) => inner.trace_id(),
             _ => None,
         }
     }
 
     /// `true` for a 404 from Clerk: the machine, scope or token does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::Api { status, .. } if *status == StatusCode::NOT_FOUND)
+        match self {
+            Error::Api { status, .. } => *status == StatusCode::NOT_FOUND,
+            Error::TokenRefresh(inner) => inner.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Why an M2M token was rejected, when that is the error.
+    pub fn verify_error(&self) -> Option<&VerifyError> {
+        match self {
+            Error::Verify(reason) => Some(reason),
+            _ => None,
+        }
     }
 
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {

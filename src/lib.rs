@@ -6,6 +6,7 @@ pub mod api;
 mod client;
 mod config;
 mod error;
+mod m2m;
 mod machines;
 mod pagination;
 mod secret;
@@ -21,6 +22,11 @@ pub use config::{
     ClerkConfig, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use error::{ApiError, Error, Result};
+pub use m2m::{
+    bearer_token, Clock, CreateM2mTokenRequest, ListM2mTokensParams, M2m, M2mTokenSource,
+    M2mTokenSourceBuilder, M2mVerifier, M2mVerifierBuilder, SystemClock, TokenFormat, VerifiedM2mToken,
+    VerifyError, DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY, DEFAULT_REFRESH_MARGIN, MAX_M2M_TOKENS_PAGE,
+};
 pub use machines::{
     CreateMachineRequest, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, Machines,
     SortDirection, DEFAULT_LIST_ALL_PAGE_SIZE,

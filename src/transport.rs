@@ -43,6 +43,19 @@ impl Transport {
         headers.insert(USER_AGENT, user_agent);
         Self { headers: Arc::new(headers) }
     }
+
+    /// The same headers with another `Authorization` value (marked sensitive by the caller).
+    pub(crate) fn with_authorization(&self, authorization: HeaderValue) -> Self {
+        let mut headers = (*self.headers).clone();
+        headers.insert(AUTHORIZATION, authorization);
+        Self { headers: Arc::new(headers) }
+    }
+
+    /// The headers sent with every request, for the few hand-written requests
+    /// that do not go through a generated builder (`GET /jwks`).
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
 }
 
 /// Status and headers of the last response of the call in progress, recorded

@@ -1,0 +1,513 @@
+//! `M2mVerifier`: local RS256 verification against a JWKS served by httpmock
+//! or an offline PEM key, with RSA keys generated here; opaque tokens through
+//! Clerk's verify endpoint.
+#![cfg(feature = "mock")]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use clerk_machines::mock::MockServerExt;
+use clerk_machines::{
+    types, Clerk, ClerkConfig, Clock, Error, M2mVerifier, TokenFormat, VerifyError, DEFAULT_USER_AGENT,
+    SPEC_VERSION,
+};
+use httpmock::{Method, MockServer};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const MACHINE: &str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+const CALLEE: &str = "mch_3yiGkFJ6Y3rXSwuW24CaTk9I7El";
+const THIRD: &str = "mch_4zjHlGK7Z4sYTxvX35DbUl0J8Fm";
+const TOKEN_ID: &str = "mt_0123456789abcdef0123456789abcdef";
+const INSTANCE_KEY: &str = "sk_test_verifier_key";
+
+/// An RSA key pair generated for this test run.
+struct TestKey {
+    kid: &'static str,
+    private_pem: String,
+    public_pem: String,
+    jwk: Value,
+}
+
+fn generate(kid: &'static str) -> TestKey {
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let public = private.to_public_key();
+    TestKey {
+        kid,
+        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        public_pem: public.to_public_key_pem(LineEnding::LF).unwrap(),
+        jwk: json!({
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": kid,
+            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        }),
+    }
+}
+
+/// Two keys, generated once per test binary (key generation is the slow part).
+fn keys() -> &'static (TestKey, TestKey) {
+    static KEYS: OnceLock<(TestKey, TestKey)> = OnceLock::new();
+    KEYS.get_or_init(|| (generate("ins_key_a"), generate("ins_key_b")))
+}
+
+fn key_a() -> &'static TestKey {
+    &keys().0
+}
+
+fn key_b() -> &'static TestKey {
+    &keys().1
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn claims(exp: i64) -> Value {
+    json!({
+        "sub": MACHINE,
+        "jti": TOKEN_ID,
+        "aud": [CALLEE],
+        "iat": exp - 600,
+        "exp": exp,
+        "job": "nightly-export",
+    })
+}
+
+fn sign_with(key: &TestKey, kid: &str, alg: Algorithm, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap())
+        .unwrap()
+}
+
+fn sign(key: &TestKey, claims: &Value) -> String {
+    sign_with(key, key.kid, Algorithm::RS256, claims)
+}
+
+fn run<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+}
+
+fn jwks_mock<'a>(server: &'a MockServer, keys: &[&TestKey]) -> httpmock::Mock<'a> {
+    let body = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
+    server.mock(|when, then| {
+        when.method(Method::GET)
+            .path("/jwks")
+            .header("authorization", format!("Bearer {INSTANCE_KEY}"))
+            .header("clerk-api-version", SPEC_VERSION)
+            .header("user-agent", DEFAULT_USER_AGENT);
+        then.status(200).header("content-type", "application/json").json_body(body);
+    })
+}
+
+fn clerk(server: &MockServer) -> Clerk {
+    Clerk::new(INSTANCE_KEY, ClerkConfig::default().base_url(server.base_url())).unwrap()
+}
+
+fn pem_verifier() -> M2mVerifier {
+    M2mVerifier::from_pem(&key_a().public_pem).build().unwrap()
+}
+
+fn rejection(result: Result<impl std::fmt::Debug, Error>) -> VerifyError {
+    match result {
+        Err(Error::Verify(reason)) => reason,
+        other => panic!("expected a rejected token, got {other:?}"),
+    }
+}
+
+/// A clock that only moves when told to.
+struct ManualClock(Mutex<SystemTime>);
+
+impl ManualClock {
+    fn at(unix: i64) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(UNIX_EPOCH + Duration::from_secs(unix as u64))))
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[test]
+fn a_valid_token_verifies_against_the_jwks_which_is_fetched_once() {
+    let server = MockServer::start();
+    let jwks = jwks_mock(&server, &[key_a(), key_b()]);
+    let verifier = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    let exp = unix_now() + 600;
+    let token = sign(key_a(), &claims(exp));
+    let verified = run(verifier.verify(&token)).unwrap();
+    assert_eq!(verified.machine_id, MACHINE);
+    assert_eq!(verified.token_id, TOKEN_ID);
+    assert_eq!(verified.scopes, vec![CALLEE.to_owned()]);
+    assert_eq!(verified.expires_at, Some(UNIX_EPOCH + Duration::from_secs(exp as u64)));
+    assert_eq!(verified.claims, json!({"job": "nightly-export"}));
+    assert_eq!(verified.format, TokenFormat::Jwt);
+    // Cached: neither a second token nor a token of the other key fetches again.
+    run(verifier.verify(&token)).unwrap();
+    run(verifier.verify(&sign(key_b(), &claims(exp)))).unwrap();
+    assert_eq!(jwks.calls(), 1);
+}
+
+#[test]
+fn a_valid_token_verifies_offline_against_a_pem_key() {
+    let verified = run(pem_verifier().verify_jwt(&sign(key_a(), &claims(unix_now() + 600)))).unwrap();
+    assert_eq!(verified.machine_id, MACHINE);
+    assert!(verified.is_scoped_to(CALLEE));
+}
+
+#[test]
+fn expired_and_not_yet_valid_tokens_are_rejected() {
+    let verifier = pem_verifier();
+    let expired = sign(key_a(), &claims(unix_now() - 60));
+    assert_eq!(rejection(run(verifier.verify(&expired))), VerifyError::Expired);
+    let mut early = claims(unix_now() + 600);
+    early["nbf"] = json!(unix_now() + 120);
+    assert_eq!(rejection(run(verifier.verify(&sign(key_a(), &early)))), VerifyError::NotYetValid);
+}
+
+#[test]
+fn exp_and_nbf_allow_the_leeway_and_no_more() {
+    let t0 = 1_800_000_000;
+    let clock = ManualClock::at(t0);
+    let verifier = M2mVerifier::from_pem(&key_a().public_pem)
+        .leeway(Duration::from_secs(5))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut claims = claims(t0 + 10);
+    claims["nbf"] = json!(t0 + 4);
+    let token = sign(key_a(), &claims);
+    run(verifier.verify(&token)).unwrap(); // nbf 4 s ahead, within 5 s
+    clock.advance(Duration::from_secs(14)); // 4 s past exp
+    run(verifier.verify(&token)).unwrap();
+    clock.advance(Duration::from_secs(2)); // 6 s past exp
+    assert_eq!(rejection(run(verifier.verify(&token))), VerifyError::Expired);
+
+    let strict = M2mVerifier::from_pem(&key_a().public_pem)
+        .leeway(Duration::ZERO)
+        .clock(ManualClock::at(t0))
+        .build()
+        .unwrap();
+    assert_eq!(rejection(run(strict.verify(&token))), VerifyError::NotYetValid);
+}
+
+#[test]
+fn a_wrong_signature_is_rejected() {
+    let verifier = pem_verifier();
+    let claims = claims(unix_now() + 600);
+    // Signed by key B but claiming key A.
+    let forged = sign_with(key_b(), key_a().kid, Algorithm::RS256, &claims);
+    assert_eq!(rejection(run(verifier.verify(&forged))), VerifyError::BadSignature);
+    // A genuine token whose payload was changed.
+    let genuine = sign(key_a(), &claims);
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let mut tampered_claims = claims.clone();
+    tampered_claims["sub"] = json!(THIRD);
+    let payload = URL_SAFE_NO_PAD.encode(tampered_claims.to_string());
+    let tampered = format!("{}.{}.{}", parts[0], payload, parts[2]);
+    assert_eq!(rejection(run(verifier.verify(&tampered))), VerifyError::BadSignature);
+    // Through the JWKS as well.
+    let server = MockServer::start();
+    let jwks = jwks_mock(&server, &[key_a()]);
+    let via_jwks = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    assert_eq!(rejection(run(via_jwks.verify(&forged))), VerifyError::BadSignature);
+    assert_eq!(jwks.calls(), 1);
+}
+
+#[test]
+fn an_unknown_kid_refetches_the_jwks_at_most_once_per_interval() {
+    let server = MockServer::start();
+    let t0 = unix_now();
+    let clock = ManualClock::at(t0);
+    let mut old_set = jwks_mock(&server, &[key_a()]);
+    let verifier = M2mVerifier::builder(&clerk(&server))
+        .jwks_refetch_interval(Duration::from_secs(60))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let exp = t0 + 3600;
+    run(verifier.verify(&sign(key_a(), &claims(exp)))).unwrap();
+    assert_eq!(old_set.calls(), 1);
+
+    // The instance rotates to key B.
+    old_set.delete();
+    let new_set = jwks_mock(&server, &[key_a(), key_b()]);
+    let token_b = sign(key_b(), &claims(exp));
+    // Within the interval: no refetch, the key is unknown.
+    let unknown = rejection(run(verifier.verify(&token_b)));
+    assert_eq!(unknown, VerifyError::UnknownKid { kid: "ins_key_b".into() });
+    assert_eq!(new_set.calls(), 0);
+    // After it: one refetch finds the key.
+    clock.advance(Duration::from_secs(61));
+    run(verifier.verify(&token_b)).unwrap();
+    run(verifier.verify(&token_b)).unwrap();
+    assert_eq!(new_set.calls(), 1);
+
+    // A made-up kid: rejected, and refetched for at most once per interval.
+    let made_up = sign_with(key_a(), "ins_key_made_up", Algorithm::RS256, &claims(exp));
+    for _ in 0..5 {
+        let reason = rejection(run(verifier.verify(&made_up)));
+        assert_eq!(reason, VerifyError::UnknownKid { kid: "ins_key_made_up".into() });
+    }
+    assert_eq!(new_set.calls(), 1);
+    clock.advance(Duration::from_secs(61));
+    for _ in 0..5 {
+        rejection(run(verifier.verify(&made_up)));
+    }
+    assert_eq!(new_set.calls(), 2);
+}
+
+#[test]
+fn refresh_keys_fetches_now_and_skips_unusable_keys() {
+    let server = MockServer::start();
+    let body = json!({"keys": [
+        key_a().jwk,
+        {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+        {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": key_b().jwk["n"], "e": key_b().jwk["e"]},
+        {"kty": "RSA", "kid": "enc", "use": "enc", "n": key_b().jwk["n"], "e": key_b().jwk["e"]},
+        {"kty": "RSA", "n": key_b().jwk["n"], "e": key_b().jwk["e"]}
+    ]});
+    let jwks = server.mock(|when, then| {
+        when.method(Method::GET).path("/jwks");
+        then.status(200).json_body(body);
+    });
+    let verifier = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    assert_eq!(run(verifier.refresh_keys()).unwrap(), 1);
+    assert_eq!(jwks.calls(), 1);
+    let rs512 = sign_with(key_b(), "rs512", Algorithm::RS256, &claims(unix_now() + 600));
+    assert_eq!(rejection(run(verifier.verify(&rs512))), VerifyError::UnknownKid { kid: "rs512".into() });
+}
+
+#[test]
+fn a_jwks_error_is_clerks_error() {
+    let server = MockServer::start();
+    let jwks = server.mock(|when, then| {
+        when.method(Method::GET).path("/jwks");
+        then.status(401).header("clerk-trace-id", "trace-jwks").json_body(json!({
+            "errors": [{"code": "authentication_invalid", "message": "bad key", "long_message": "bad key"}]
+        }));
+    });
+    let verifier = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    let error = run(verifier.verify(&sign(key_a(), &claims(unix_now() + 600)))).unwrap_err();
+    assert!(matches!(error, Error::Api { .. }), "{error:?}");
+    assert_eq!(error.code(), Some("authentication_invalid"));
+    assert_eq!(error.trace_id(), Some("trace-jwks"));
+    assert_eq!(jwks.calls(), 1);
+}
+
+#[test]
+fn only_rs256_is_accepted() {
+    let server = MockServer::start();
+    let jwks = jwks_mock(&server, &[key_a()]);
+    let verifier = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    let claims = claims(unix_now() + 600);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+
+    // alg none, with and without a signature part.
+    let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"ins_key_a"}"#);
+    for token in [format!("{none_header}.{payload}."), format!("{none_header}.{payload}.c2ln")] {
+        let reason = rejection(run(verifier.verify(&token)));
+        assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "none".into() });
+    }
+    // HS256 keyed with the public key (the classic key-confusion attack).
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(key_a().kid.into());
+    let confused =
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key_a().public_pem.as_bytes()))
+            .unwrap();
+    let reason = rejection(run(verifier.verify(&confused)));
+    assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "HS256".into() });
+    // Another RSA algorithm with the right key.
+    let rs512 = sign_with(key_a(), key_a().kid, Algorithm::RS512, &claims);
+    let reason = rejection(run(verifier.verify(&rs512)));
+    assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "RS512".into() });
+    // None of these got as far as fetching keys.
+    assert_eq!(jwks.calls(), 0);
+    // The PEM verifier refuses the same way.
+    let reason = rejection(run(pem_verifier().verify(&confused)));
+    assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "HS256".into() });
+}
+
+#[test]
+fn malformed_tokens_are_rejected_as_such() {
+    let verifier = pem_verifier();
+    let rs256_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"ins_key_a"}"#);
+    let no_alg = URL_SAFE_NO_PAD.encode(r#"{"kid":"ins_key_a"}"#);
+    let not_json = URL_SAFE_NO_PAD.encode("not json");
+    let cases = [
+        String::new(),
+        "abc".into(),
+        "a.b".into(),
+        "a.b.c.d".into(),
+        "!!!.e30.c2ln".into(),
+        format!("{not_json}.e30.c2ln"),
+        format!("{no_alg}.e30.c2ln"),
+        format!("{rs256_header}.%%%.c2ln"),
+        format!("{rs256_header}.e30.!!!"),
+    ];
+    for token in cases {
+        let reason = rejection(run(verifier.verify(&token)));
+        assert!(matches!(reason, VerifyError::Malformed { .. }), "{token:?}: {reason:?}");
+        // The reason never quotes the token.
+        assert!(token.len() < 4 || !reason.to_string().contains(&token), "{reason}");
+    }
+    // Properly signed, but missing what an M2M token must carry.
+    let exp = unix_now() + 600;
+    let mut no_exp = claims(exp);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut no_jti = claims(exp);
+    no_jti.as_object_mut().unwrap().remove("jti");
+    let mut bad_exp = claims(exp);
+    bad_exp["exp"] = json!("tomorrow");
+    let mut bad_aud = claims(exp);
+    bad_aud["aud"] = json!([1, 2]);
+    for claims in [no_exp, no_jti, bad_exp, bad_aud] {
+        let reason = rejection(run(verifier.verify(&sign(key_a(), &claims))));
+        assert!(matches!(reason, VerifyError::Malformed { .. }), "{claims}: {reason:?}");
+    }
+    // With a JWKS, a token without kid is malformed too.
+    let server = MockServer::start();
+    let jwks = jwks_mock(&server, &[key_a()]);
+    let via_jwks = M2mVerifier::builder(&clerk(&server)).build().unwrap();
+    let no_kid = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims(exp),
+        &EncodingKey::from_rsa_pem(key_a().private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(rejection(run(via_jwks.verify(&no_kid))), VerifyError::Malformed { .. }));
+    assert_eq!(jwks.calls(), 0);
+}
+
+#[test]
+fn the_subject_must_be_a_machine() {
+    let verifier = pem_verifier();
+    for subject in [json!("user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"), json!("mch_short"), json!(null)] {
+        let mut claims = claims(unix_now() + 600);
+        claims["sub"] = subject.clone();
+        let reason = rejection(run(verifier.verify(&sign(key_a(), &claims))));
+        assert!(matches!(reason, VerifyError::WrongSubject { .. }), "{subject}: {reason:?}");
+    }
+}
+
+#[test]
+fn scoped_to_requires_the_machine_in_aud_or_scopes() {
+    let scoped = M2mVerifier::from_pem(&key_a().public_pem).scoped_to(CALLEE).build().unwrap();
+    let exp = unix_now() + 600;
+    run(scoped.verify(&sign(key_a(), &claims(exp)))).unwrap();
+    let mut via_scopes = claims(exp);
+    via_scopes.as_object_mut().unwrap().remove("aud");
+    via_scopes["scopes"] = json!([THIRD, CALLEE]);
+    let verified = run(scoped.verify(&sign(key_a(), &via_scopes))).unwrap();
+    assert_eq!(verified.scopes, vec![CALLEE.to_owned(), THIRD.to_owned()]);
+    let mut elsewhere = claims(exp);
+    elsewhere["aud"] = json!(THIRD);
+    let reason = rejection(run(scoped.verify(&sign(key_a(), &elsewhere))));
+    assert_eq!(reason, VerifyError::NotScoped { machine_id: CALLEE.into() });
+}
+
+fn verify_response(revoked: bool, expired: bool) -> types::VerifyM2mTokenResponse {
+    serde_json::from_value(json!({
+        "object": "machine_to_machine_token",
+        "id": TOKEN_ID,
+        "subject": MACHINE,
+        "scopes": [CALLEE],
+        "claims": {"job": "nightly-export"},
+        "revoked": revoked,
+        "revocation_reason": null,
+        "expired": expired,
+        "expiration": null,
+        "last_used_at": null,
+        "created_at": 1_753_743_316_590.0,
+        "updated_at": 1_753_743_316_590.0
+    }))
+    .unwrap()
+}
+
+#[test]
+fn opaque_tokens_are_verified_by_clerk() {
+    let server = MockServer::start();
+    let ok = server.verify_m2m_token(|when, then| {
+        when.body(&serde_json::from_value(json!({"token": "mt_secret_good"})).unwrap())
+            .into_inner()
+            .header("authorization", format!("Bearer {INSTANCE_KEY}"));
+        then.ok(&verify_response(false, false));
+    });
+    let revoked = server.verify_m2m_token(|when, then| {
+        when.into_inner().json_body(json!({"token": "mt_secret_revoked"}));
+        then.ok(&verify_response(true, false));
+    });
+    let expired = server.verify_m2m_token(|when, then| {
+        when.into_inner().json_body(json!({"token": "mt_secret_expired"}));
+        then.ok(&verify_response(false, true));
+    });
+    let unknown = server.verify_m2m_token(|when, then| {
+        when.into_inner().json_body(json!({"token": "mt_secret_unknown"}));
+        let errors: types::ClerkErrors = serde_json::from_value(json!({
+            "errors": [{"code": "resource_not_found", "message": "not found", "long_message": "not found"}],
+            "clerk_trace_id": "trace-opaque"
+        }))
+        .unwrap();
+        then.not_found(&errors);
+    });
+    let verifier = M2mVerifier::builder(&clerk(&server)).scoped_to(CALLEE).build().unwrap();
+    let verified = run(verifier.verify("mt_secret_good")).unwrap();
+    assert_eq!(verified.machine_id, MACHINE);
+    assert_eq!(verified.token_id, TOKEN_ID);
+    assert_eq!(verified.format, TokenFormat::Opaque);
+    assert_eq!(verified.expires_at, None);
+    assert_eq!(verified.claims, json!({"job": "nightly-export"}));
+    assert_eq!(rejection(run(verifier.verify("mt_secret_revoked"))), VerifyError::Revoked);
+    assert_eq!(rejection(run(verifier.verify("mt_secret_expired"))), VerifyError::Expired);
+    let error = run(verifier.verify("mt_secret_unknown")).unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert_eq!(error.trace_id(), Some("trace-opaque"));
+    // Scoping applies to opaque tokens too.
+    let elsewhere = M2mVerifier::builder(&clerk(&server)).scoped_to(THIRD).build().unwrap();
+    let reason = rejection(run(elsewhere.verify("mt_secret_good")));
+    assert_eq!(reason, VerifyError::NotScoped { machine_id: THIRD.into() });
+    assert_eq!((ok.calls(), revoked.calls(), expired.calls(), unknown.calls()), (2, 1, 1, 1));
+
+    // An offline verifier needs a client for opaque tokens.
+    let offline = pem_verifier();
+    assert!(matches!(run(offline.verify("mt_secret_good")), Err(Error::InvalidInput { .. })));
+    let with_client = M2mVerifier::from_pem(&key_a().public_pem).opaque_via(&clerk(&server)).build().unwrap();
+    run(with_client.verify("mt_secret_good")).unwrap();
+    assert_eq!(ok.calls(), 3);
+}
+
+#[test]
+fn the_builder_refuses_bad_configuration() {
+    let server = MockServer::start();
+    let results = [
+        M2mVerifier::from_pem("not a pem").build(),
+        M2mVerifier::from_pem(&key_a().private_pem).scoped_to("mch_nope").build(),
+        M2mVerifier::builder(&Clerk::new("ak_machine", ClerkConfig::default()).unwrap()).build(),
+        M2mVerifier::builder(&clerk(&server)).scoped_to("someone").build(),
+    ];
+    for result in results {
+        assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
+    }
+}
+
+#[test]
+fn bearer_tokens_are_read_from_the_header() {
+    assert_eq!(clerk_machines::bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+    assert_eq!(clerk_machines::bearer_token("bearer  mt_x "), Some("mt_x"));
+    assert_eq!(clerk_machines::bearer_token("Bearer "), None);
+    assert_eq!(clerk_machines::bearer_token("Basic abc"), None);
+    assert_eq!(clerk_machines::bearer_token("abc"), None);
+}

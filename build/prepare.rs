@@ -14,10 +14,12 @@
 //!    `#[serde(deny_unknown_fields)]`: the day Clerk adds a field, every deployed
 //!    client would fail to decode. It is removed from every schema a response
 //!    reaches (request bodies keep it).
-//! 4. **Numeric query parameters.** The M2M list operation declares `limit` and
-//!    `offset` as `type: number`; progenitor would send `f64`s (`10.0`), which an
-//!    integer-parsing server rejects. Query parameters of type `number` become
-//!    `integer`.
+//! 4. **Numbers the client sends.** The M2M operations declare `limit`,
+//!    `offset` (query) and `seconds_until_expiration` (body) as `type: number`;
+//!    progenitor would send `f64`s (`10.0`, `600.0`), which an integer-parsing
+//!    server rejects. Query parameters and request-body properties of type
+//!    `number` become `integer` (an integer is still a valid `number`; the
+//!    hand-written layer only ever sends whole seconds and counts).
 //! 5. **Secrets.** Response fields that carry secrets (`secret_key`, `secret`,
 //!    `token`) are pointed at a `SecretString` schema that the generator replaces
 //!    with the crate's redacting `SecretString` type, so `{:?}` never prints them.
@@ -66,6 +68,7 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
     repair_query_numbers(&mut spec, &mut repairs)?;
     repair_secrets(&mut spec, &mut repairs)?;
     repair_request_defaults(&mut spec, &mut repairs);
+    repair_request_numbers(&mut spec, &mut repairs);
     keep_referenced_components(&mut spec)?;
     repair_closed_responses(&mut spec, &mut repairs)?;
     check_supported(&spec)?;
@@ -247,6 +250,25 @@ fn repair_request_defaults(spec: &mut Value, repairs: &mut Vec<String>) {
                     repairs
                         .push(format!("{name}: request property {prop} no longer has a client-side default"));
                 }
+            }
+        }
+    }
+}
+
+/// Repair 4, second half: numeric request-body properties become integers.
+fn repair_request_numbers(spec: &mut Value, repairs: &mut Vec<String>) {
+    for (path, method, op) in operations_mut(spec) {
+        let name = operation_name(&method, &path, op);
+        let Some(props) = op
+            .pointer_mut("/requestBody/content/application~1json/schema/properties")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (prop, schema) in props.iter_mut() {
+            if let Some(kind) = schema.get_mut("type").filter(|k| k.as_str() == Some("number")) {
+                *kind = json!("integer");
+                repairs.push(format!("{name}: request property {prop} is now an integer"));
             }
         }
     }

@@ -85,7 +85,7 @@ fn assert_invalid(result: Result<impl std::fmt::Debug, Error>, field: &str) {
 fn create_token_sends_only_the_given_fields_with_the_machine_key() {
     let server = MockServer::start();
     let body: types::CreateM2mTokenBody = typed(json!({
-        "seconds_until_expiration": 600.0,
+        "seconds_until_expiration": 600,
         "claims": {"job": "export"},
         "token_format": "jwt",
     }));
@@ -132,7 +132,7 @@ fn create_token_sends_min_remaining_ttl_seconds() {
     let server = MockServer::start();
     let mock = server.create_m2m_token(|when, then| {
         when.into_inner()
-            .json_body(json!({"seconds_until_expiration": 600.0, "min_remaining_ttl_seconds": 240}));
+            .json_body(json!({"seconds_until_expiration": 600, "min_remaining_ttl_seconds": 240}));
         then.created(&typed(token_json(Some("mt_secret_abc"))));
     });
     run(clerk(&server, MACHINE_KEY)

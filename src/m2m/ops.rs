@@ -17,7 +17,7 @@ use std::time::Duration;
 /// Largest page of M2M tokens (spec: `maximum: 100`).
 pub const MAX_M2M_TOKENS_PAGE: u32 = 100;
 
-/// Longest token lifetime that a JSON number still carries exactly (2^53 - 1 seconds).
+/// Longest token lifetime accepted (2^53 - 1 seconds: what a JavaScript-based peer still reads exactly).
 const MAX_EXACT_SECONDS: Duration = Duration::from_secs((1 << 53) - 1);
 
 /// The M2M token operations of a [`Clerk`] client; get one with [`Clerk::m2m`].
@@ -264,8 +264,10 @@ impl CreateM2mTokenRequest<'_> {
                     Duration::from_secs(1),
                     MAX_EXACT_SECONDS,
                 )?;
-                // Below 2^53, so exact as an f64.
-                body = body.seconds_until_expiration(Some(seconds as f64));
+                let seconds = std::num::NonZeroU64::new(seconds)
+                    .ok_or_else(|| Error::invalid("seconds_until_expiration", "must be at least 1 second"))?;
+                body = body.seconds_until_expiration(Some(seconds));
+                let seconds = seconds.get();
                 Some(seconds)
             }
             None => None,

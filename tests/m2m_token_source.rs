@@ -176,7 +176,7 @@ fn minting_sends_the_configured_options() {
     let server = MockServer::start();
     let mock = server.create_m2m_token(|when, then| {
         when.into_inner().json_body(json!({
-            "seconds_until_expiration": 900.0,
+            "seconds_until_expiration": 900,
             "token_format": "jwt",
             "claims": {"service": "billing"}
         }));

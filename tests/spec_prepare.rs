@@ -115,11 +115,11 @@ fn unsupported_specs_get_a_message_naming_the_operation() {
 
 #[test]
 fn unreadable_files_are_named() {
-    let error = spec_file::read(Path::new("/nonexistent/spec.yml")).err().expect("rejected");
+    let error = spec_file::read(Path::new("/nonexistent/spec.yml")).expect_err("rejected");
     assert!(error.contains("/nonexistent/spec.yml"), "{error}");
     let dir = std::env::temp_dir().join(format!("clerk-machines-bad-yaml-{}", std::process::id()));
     std::fs::write(&dir, "openapi: [unclosed").unwrap();
-    let error = spec_file::read(&dir).err().expect("rejected");
+    let error = spec_file::read(&dir).expect_err("rejected");
     std::fs::remove_file(&dir).ok();
     assert!(error.contains("is not valid YAML"), "{error}");
 }

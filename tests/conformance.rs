@@ -1,3 +1,4 @@
+#![cfg(feature = "fake")]
 //! Conformance of the fake (and of the crate's requests) to the vendored spec:
 //! every operation goes through Prism in proxy mode with `--errors`, so a
 //! request or response that breaks the spec fails the call; Prism's warnings

@@ -1,3 +1,4 @@
+#![cfg(feature = "fake")]
 //! The fake Clerk, driven through the crate's own client (and raw HTTP where
 //! the client would refuse to send the request).
 

@@ -469,7 +469,7 @@ async fn fixed_key_and_stop_on_drop() {
     let url = fake.url().to_owned();
     drop(fake);
     let mut stopped = false;
-    for _ in 0..100 {
+    for _ in 0..500 {
         if reqwest::Client::new().get(format!("{url}/machines")).send().await.is_err() {
             stopped = true;
             break;

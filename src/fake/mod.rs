@@ -13,12 +13,12 @@
 //! State lives in memory and is lost when the fake stops; it stops when dropped.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use clerk_machines::fake::FakeClerk;
 //!
 //! let fake = FakeClerk::start().await?;
 //! let clerk = fake.clerk(); // a `Clerk` authenticated with the fake's instance key
-//! let created = clerk.machines().create("worker", Vec::<String>::new(), None).await.unwrap();
+//! let created = clerk.machines().create("worker", Vec::<String>::new(), None).await?;
 //! assert!(created.id.starts_with("mch_"));
 //! println!("serving {} with key {}", fake.url(), fake.instance_key().expose_secret());
 //! # Ok(()) }

@@ -166,12 +166,14 @@ async fn list_machines(State(app): App, headers: HeaderMap, RawQuery(raw): RawQu
         let by_name = match field {
             "name" => true,
             "created_at" => false,
-            _ => return Err(Failure::unprocessable(
-                "order_by",
-                format!(
+            _ => {
+                return Err(Failure::unprocessable(
+                    "order_by",
+                    format!(
                     "order_by `{order}` is invalid: use name or created_at, optionally prefixed by + or -."
                 ),
-            )),
+                ))
+            }
         };
         let query = MachineQuery {
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
@@ -307,24 +309,23 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
                 return Err(Failure::bad_request("token_format", "token_format must be opaque or jwt."))
             }
         };
-        let seconds_until_expiration = match body.get("seconds_until_expiration") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64().filter(|s| *s > 0.0 && *s <= 315_360_000.0) {
-                Some(s) => Some(s),
-                None => {
+        let seconds_until_expiration =
+            match body.get("seconds_until_expiration") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => match n.as_f64().filter(|s| *s > 0.0 && *s <= 315_360_000.0) {
+                    Some(s) => Some(s),
+                    None => return Err(Failure::bad_request(
+                        "seconds_until_expiration",
+                        "seconds_until_expiration must be greater than 0 and at most 315360000 (ten years).",
+                    )),
+                },
+                Some(_) => {
                     return Err(Failure::bad_request(
                         "seconds_until_expiration",
-                        "seconds_until_expiration must be greater than 0.",
+                        "seconds_until_expiration must be a number.",
                     ))
                 }
-            },
-            Some(_) => {
-                return Err(Failure::bad_request(
-                    "seconds_until_expiration",
-                    "seconds_until_expiration must be a number.",
-                ))
-            }
-        };
+            };
         let min_remaining_ttl_seconds = match int_field(&body, "min_remaining_ttl_seconds", bad)? {
             None => None,
             Some(v) => Some(u64::try_from(v).map_err(|_| {

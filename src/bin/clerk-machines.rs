@@ -181,7 +181,10 @@ enum M2mCmd {
         reason: Option<String>,
     },
     /// Ask Clerk whether a token is valid.
-    Verify { token: String },
+    Verify {
+        /// The token; `-` reads it from stdin (keeps it out of the process list).
+        token: String,
+    },
 }
 
 fn parse_order(text: &str) -> Result<MachineOrder, String> {
@@ -591,6 +594,15 @@ async fn tokens(global: &Global, cmd: M2mCmd, json: bool, out: &mut impl Write) 
             }
         }
         M2mCmd::Verify { token } => {
+            let token = if token == "-" {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
+                line.trim().to_owned()
+            } else {
+                token
+            };
             let clerk = global.either()?;
             let verified = m2m::verify(&clerk, &token).await?;
             if json {

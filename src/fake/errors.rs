@@ -1,8 +1,9 @@
 //! Clerk's error bodies, as the fake returns them.
 
+use crate::api::types;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// A failed request: the status and the one error entry Clerk would send.
 #[derive(Debug, Clone)]
@@ -119,17 +120,18 @@ impl Failure {
         )
     }
 
-    /// The body Clerk sends: `{"errors":[...],"clerk_trace_id":...}`.
-    pub(crate) fn body(&self, trace_id: &str) -> Value {
-        let mut entry = json!({
-            "message": self.message,
-            "long_message": self.long_message,
-            "code": self.code,
-        });
-        if !self.meta.is_empty() {
-            entry["meta"] = Value::Object(self.meta.clone());
+    /// The body Clerk sends: `{"errors":[...],"clerk_trace_id":...}`, as the generated `ClerkErrors`.
+    pub(crate) fn body(&self, trace_id: &str) -> types::ClerkErrors {
+        types::ClerkErrors {
+            clerk_trace_id: Some(trace_id.to_owned()),
+            errors: vec![types::ClerkError {
+                code: self.code.to_owned(),
+                long_message: self.long_message.clone(),
+                message: self.message.clone(),
+                meta: self.meta.clone(),
+            }],
+            meta: Map::new(),
         }
-        json!({ "errors": [entry], "clerk_trace_id": trace_id })
     }
 }
 

@@ -7,8 +7,9 @@
 //! 422 and 400 answers with Clerk's error body, a `clerk_trace_id` and a
 //! `Clerk-Trace-Id` header; list filters and paging; secret key rotation with a
 //! grace period; opaque and JWT (RS256) M2M tokens, whose signing key it
-//! publishes at `GET /v1/jwks`. Every response is built from the crate's
-//! generated types, so its shapes are the spec's.
+//! publishes at `GET /v1/jwks`. Responses (success and error bodies) are
+//! built from the crate's generated types, so their shapes are the spec's;
+//! `conformance/proxy-test.sh` checks every operation with Prism.
 //!
 //! State lives in memory and is lost when the fake stops; it stops when dropped.
 //!

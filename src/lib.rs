@@ -41,3 +41,5 @@ mod spec_info {
     include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
 }
 pub use spec_info::{OPERATIONS, SPEC_FILE, SPEC_VERSION};
+#[cfg(feature = "fake")]
+pub mod fake;

@@ -59,7 +59,7 @@ impl<'a> M2m<'a> {
     /// let bearer = created.token.expose_secret(); // send as `Authorization: Bearer ...`
     /// # let _ = bearer; Ok(()) }
     /// ```
-    pub fn create_token(&self) -> CreateM2mTokenRequest<'a> {
+    pub fn create_token(self) -> CreateM2mTokenRequest<'a> {
         CreateM2mTokenRequest {
             clerk: self.clerk,
             machine_secret_key: None,
@@ -74,7 +74,7 @@ impl<'a> M2m<'a> {
     ///
     /// Only opaque tokens are stored by Clerk, so only they are listed.
     pub async fn list_tokens(
-        &self,
+        self,
         subject: &str,
         params: &ListM2mTokensParams,
     ) -> Result<Page<types::GetM2mTokensResponseM2mTokensItem>> {
@@ -98,7 +98,7 @@ impl<'a> M2m<'a> {
     /// # let _ = live; Ok(()) }
     /// ```
     pub fn list_all(
-        &self,
+        self,
         subject: &str,
         params: ListM2mTokensParams,
     ) -> impl Stream<Item = Result<types::GetM2mTokensResponseM2mTokensItem>> + Send + 'static {
@@ -118,7 +118,7 @@ impl<'a> M2m<'a> {
     /// Revokes the opaque token with id `token_id` (`mt_` + 32 hex digits),
     /// optionally saying why. JWT-format tokens cannot be revoked.
     pub async fn revoke_token(
-        &self,
+        self,
         token_id: &str,
         reason: Option<&str>,
     ) -> Result<types::RevokeM2mTokenResponse> {
@@ -136,7 +136,7 @@ impl<'a> M2m<'a> {
     /// knows about it (subject, scopes, claims, whether it is revoked or
     /// expired). Works for both formats; for JWTs [`M2mVerifier`](crate::M2mVerifier)
     /// verifies locally instead.
-    pub async fn verify_token(&self, token: &str) -> Result<types::VerifyM2mTokenResponse> {
+    pub async fn verify_token(self, token: &str) -> Result<types::VerifyM2mTokenResponse> {
         if token.trim().is_empty() {
             return Err(Error::invalid("token", "must not be empty"));
         }

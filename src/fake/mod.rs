@@ -1,0 +1,190 @@
+//! An in-memory Clerk for tests and demos (feature `fake`).
+//!
+//! [`FakeClerk::start`] serves the machines and M2M token endpoints of Clerk's
+//! Backend API on `127.0.0.1`, under `/v1` like `api.clerk.com`, with Clerk's
+//! rules: authentication with the instance key (`sk_test_...`) or, for M2M
+//! tokens, a machine secret key (`ak_...`); ids in Clerk's formats; 404, 409,
+//! 422 and 400 answers with Clerk's error body, a `clerk_trace_id` and a
+//! `Clerk-Trace-Id` header; list filters and paging; secret key rotation with a
+//! grace period; opaque and JWT (RS256) M2M tokens, whose signing key it
+//! publishes at `GET /v1/jwks`. Responses (success and error bodies) are
+//! built from the crate's generated types, so their shapes are the spec's;
+//! `conformance/proxy-test.sh` checks every operation with Prism.
+//!
+//! State lives in memory and is lost when the fake stops; it stops when dropped.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use clerk_machines::fake::FakeClerk;
+//!
+//! let fake = FakeClerk::start().await?;
+//! let clerk = fake.clerk(); // a `Clerk` authenticated with the fake's instance key
+//! let created = clerk.machines().create("worker", Vec::<String>::new(), None).await?;
+//! assert!(created.id.starts_with("mch_"));
+//! println!("serving {} with key {}", fake.url(), fake.instance_key().expose_secret());
+//! # Ok(()) }
+//! ```
+//!
+//! Choices where Clerk's documentation is silent (the fake's behaviour, to be
+//! checked against the real API): a valid key of the wrong kind gets 401;
+//! verifying a revoked or expired token gets 400 (`token_revoked`,
+//! `token_expired`), an unknown token 404; the `revoked` and `expired`
+//! filters of the token list match exactly (the default lists live tokens).
+
+mod errors;
+mod jwt;
+mod routes;
+mod state;
+
+use crate::{Clerk, ClerkConfig, SecretString};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How to start a [`FakeClerk`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct FakeOptions {
+    /// Port to listen on, on 127.0.0.1; `0` (the default) picks a free one.
+    pub port: u16,
+    /// The instance key to accept; `None` generates a random `sk_test_...` key.
+    pub instance_key: Option<SecretString>,
+}
+
+impl FakeOptions {
+    /// A free port and a random instance key.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on this port (`0`: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Accepts this instance key instead of a random one.
+    pub fn instance_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.instance_key = Some(key.into());
+        self
+    }
+}
+
+/// A running fake Clerk; see the [module documentation](self).
+///
+/// Dropping it stops the server (requests in flight are answered first).
+pub struct FakeClerk {
+    url: String,
+    addr: SocketAddr,
+    instance_key: SecretString,
+    clerk: Clerk,
+    shared: Arc<routes::Shared>,
+    shutdown: Mutex<Option<oneshot::Sender<()>>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeClerk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeClerk").field("url", &self.url).field("instance_key", &self.instance_key).finish()
+    }
+}
+
+impl FakeClerk {
+    /// Starts a fake on a free port of 127.0.0.1 with a random instance key.
+    ///
+    /// Must be called within a Tokio runtime; fails only when the port cannot be bound.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(FakeOptions::default()).await
+    }
+
+    /// Starts a fake with these options.
+    pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port)).await?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}/v1");
+        let instance_key = options
+            .instance_key
+            .unwrap_or_else(|| SecretString::new(format!("sk_test_{}", state::random_alnum(40))));
+        let clerk = Clerk::new(instance_key.clone(), ClerkConfig::default().base_url(url.clone()))
+            .map_err(std::io::Error::other)?;
+        let shared = Arc::new(routes::Shared {
+            model: Mutex::new(state::Model::new(instance_key.expose_secret().to_owned())),
+            clock: state::Clock::default(),
+            issuer: url.clone(),
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = routes::router(shared.clone());
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.await;
+            });
+            // An accept error ends the fake; the tests using it then fail to connect.
+            let _ = served.await;
+        });
+        Ok(Self { url, addr, instance_key, clerk, shared, shutdown: Mutex::new(Some(tx)), task: Some(task) })
+    }
+
+    /// The base URL to give a client, `http://127.0.0.1:PORT/v1`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address the fake listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The instance secret key the fake accepts (`sk_test_...`).
+    pub fn instance_key(&self) -> &SecretString {
+        &self.instance_key
+    }
+
+    /// The id of the fake's instance (`ins_...`), the `instance_id` of its machines.
+    pub fn instance_id(&self) -> String {
+        self.shared.model.lock().map(|m| m.instance_id.clone()).unwrap_or_default()
+    }
+
+    /// A client authenticated with the instance key.
+    pub fn clerk(&self) -> &Clerk {
+        &self.clerk
+    }
+
+    /// A client for this fake authenticated with another key (a machine's `ak_...` key).
+    pub fn client_with_key(&self, key: impl Into<SecretString>) -> crate::Result<Clerk> {
+        Clerk::new(key, ClerkConfig::default().base_url(self.url.clone()))
+    }
+
+    /// Moves the fake's clock forward: token expiry and key grace periods
+    /// behave as if `by` had passed. Time never goes back.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(mut self) {
+        self.signal_shutdown();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Serves until `signal` completes (for example `tokio::signal::ctrl_c()`), then stops.
+    pub async fn serve_until<F: std::future::Future>(self, signal: F) {
+        let _ = signal.await;
+        self.stop().await;
+    }
+
+    fn signal_shutdown(&self) {
+        if let Some(tx) = self.shutdown.lock().ok().and_then(|mut s| s.take()) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for FakeClerk {
+    fn drop(&mut self) {
+        self.signal_shutdown();
+    }
+}

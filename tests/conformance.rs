@@ -1,0 +1,189 @@
+#![cfg(feature = "fake")]
+//! Conformance of the fake (and of the crate's requests) to the vendored spec:
+//! every operation goes through Prism in proxy mode with `--errors`, so a
+//! request or response that breaks the spec fails the call; Prism's warnings
+//! (status codes the spec does not list, ...) are caught from its log.
+//!
+//! Needs a running setup (see `.ci/run`): a standalone fake
+//! (`clerk-machines fake --instance-key KEY`) and `prism proxy` in front of it.
+//!
+//! - `PRISM_PROXY_URL`: Prism's address, e.g. `http://127.0.0.1:4010`
+//! - `CLERK_SECRET_KEY`: the fake's instance key
+//! - `PRISM_LOG` (optional): Prism's log file, checked for violations
+//!
+//! Without `PRISM_PROXY_URL` the test reports itself skipped and passes.
+
+use clerk_machines::{
+    types, Clerk, ClerkConfig, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate,
+    SortDirection,
+};
+use serde_json::json;
+use std::time::Duration;
+
+fn client(proxy: &str, key: &str) -> Clerk {
+    Clerk::new(key, ClerkConfig::default().base_url(proxy)).unwrap()
+}
+
+fn status<T: std::fmt::Debug>(result: Result<T, progenitor_client::Error<types::ClerkErrors>>) -> u16 {
+    result.unwrap_err().status().map(|s| s.as_u16()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn every_operation_through_prism_proxy() {
+    let Ok(proxy) = std::env::var("PRISM_PROXY_URL") else {
+        eprintln!("skipped: PRISM_PROXY_URL is not set (run .ci/run, which starts the fake and Prism)");
+        return;
+    };
+    let key =
+        std::env::var("CLERK_SECRET_KEY").expect("CLERK_SECRET_KEY: the standalone fake's instance key");
+    let clerk = client(&proxy, &key);
+    let machines = clerk.machines();
+
+    // Machines.
+    let api = machines.create("conformance-api", Vec::<String>::new(), None).await.unwrap();
+    let worker = machines
+        .create("conformance-worker", [api.id.as_str()], Some(Duration::from_secs(900)))
+        .await
+        .unwrap();
+    let other = machines.create("conformance-other", Vec::<String>::new(), None).await.unwrap();
+    let params = ListMachinesParams::new()
+        .limit(2)
+        .offset(0)
+        .query("conformance")
+        .order_by(MachineOrder::new(MachineOrderField::Name, SortDirection::Ascending));
+    let page = machines.list(&params).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.total_count >= 3);
+    machines.get(&worker.id).await.unwrap();
+    machines.update(&worker.id, MachineUpdate::new().name("conformance-worker-2")).await.unwrap();
+    machines
+        .update(&worker.id, MachineUpdate::new().default_token_ttl(Duration::from_secs(1200)))
+        .await
+        .unwrap();
+    machines.secret_key(&worker.id).await.unwrap();
+    let rotated = machines.rotate_secret_key(&worker.id, Duration::from_secs(60)).await.unwrap();
+    machines.add_scope(&other.id, &api.id).await.unwrap();
+    machines.remove_scope(&other.id, &api.id).await.unwrap();
+
+    // Declared errors.
+    let missing = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+    assert!(machines.get(missing).await.unwrap_err().is_not_found());
+    assert_eq!(
+        machines.add_scope(&worker.id, &api.id).await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(409)
+    );
+    assert!(machines.remove_scope(&other.id, &api.id).await.unwrap_err().is_not_found());
+    let wrong = client(&proxy, "sk_test_wrong_key");
+    assert_eq!(
+        wrong.machines().list(&ListMachinesParams::new()).await.unwrap_err().status().map(|s| s.as_u16()),
+        Some(401)
+    );
+
+    // M2M tokens.
+    let as_worker = client(&proxy, rotated.secret.expose_secret());
+    let as_api = client(&proxy, api.secret_key.expose_secret());
+    let opaque = as_worker
+        .raw()
+        .create_m2m_token()
+        .body(
+            types::CreateM2mTokenBody::builder()
+                .seconds_until_expiration(std::num::NonZeroU64::new(600))
+                .claims(Some(json!({"k": "v"}))),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let jwt = as_worker
+        .raw()
+        .create_m2m_token()
+        .body(
+            types::CreateM2mTokenBody::builder()
+                .token_format(Some(types::CreateM2mTokenBodyTokenFormat::Jwt)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    for (verifier, token) in [(&clerk, &opaque.token), (&as_api, &opaque.token), (&clerk, &jwt.token)] {
+        verifier
+            .raw()
+            .verify_m2m_token()
+            .body(types::VerifyM2mTokenBody::builder().token(token.expose_secret().to_owned()))
+            .send()
+            .await
+            .unwrap();
+    }
+    for list_as in [&clerk, &as_worker] {
+        let listed = list_as
+            .raw()
+            .get_m2m_tokens()
+            .subject(worker.id.clone())
+            .limit(std::num::NonZeroU64::new(5).unwrap())
+            .offset(0)
+            .revoked(false)
+            .expired(false)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.total_count, 1.0);
+    }
+    clerk
+        .raw()
+        .revoke_m2m_token()
+        .m2m_token_id(opaque.id.to_string())
+        .body(types::RevokeM2mTokenBody::builder().revocation_reason(Some("conformance".to_owned())))
+        .send()
+        .await
+        .unwrap();
+    clerk
+        .raw()
+        .revoke_m2m_token()
+        .m2m_token_id(opaque.id.to_string())
+        .body(types::RevokeM2mTokenBody::builder())
+        .send()
+        .await
+        .unwrap();
+
+    // Declared M2M errors: 400 (revoked), 403 (another machine's tokens), 404.
+    let verify = |c: &Clerk, t: String| {
+        let c = c.clone();
+        async move { c.raw().verify_m2m_token().body(types::VerifyM2mTokenBody::builder().token(t)).send().await }
+    };
+    assert_eq!(status(verify(&clerk, opaque.token.expose_secret().to_owned()).await), 400);
+    assert_eq!(status(verify(&clerk, "mt_unknown".to_owned()).await), 404);
+    assert_eq!(status(as_worker.raw().get_m2m_tokens().subject(api.id.clone()).send().await), 403);
+    assert_eq!(status(clerk.raw().get_m2m_tokens().subject(missing.to_owned()).send().await), 404);
+    let unknown_id = format!("mt_{}", "0".repeat(32));
+    assert_eq!(
+        status(
+            clerk
+                .raw()
+                .revoke_m2m_token()
+                .m2m_token_id(unknown_id)
+                .body(types::RevokeM2mTokenBody::builder())
+                .send()
+                .await
+        ),
+        404
+    );
+
+    // The JWKS (not an operation of the crate; checked through Prism all the same).
+    let jwks = reqwest::Client::new().get(format!("{proxy}/jwks")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(jwks.status().as_u16(), 200);
+    assert!(jwks.headers().get("sl-violations").is_none(), "{:?}", jwks.headers().get("sl-violations"));
+
+    // Clean up, which also exercises DeleteMachine.
+    for id in [&worker.id, &api.id, &other.id] {
+        machines.delete(id).await.unwrap();
+    }
+    assert!(machines.delete(&api.id).await.unwrap_err().is_not_found());
+
+    if let Ok(log) = std::env::var("PRISM_LOG") {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let violations: Vec<&str> = text.lines().filter(|l| l.contains("Violation")).collect();
+        assert!(violations.is_empty(), "Prism reported violations:\n{}", violations.join("\n"));
+        assert!(text.contains("Forwarding"), "the log {log} shows no proxied request");
+    }
+}

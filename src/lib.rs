@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod machines;
 mod pagination;
+mod retry;
 mod secret;
 mod transport;
 mod validate;
@@ -26,6 +27,9 @@ pub use machines::{
     SortDirection, DEFAULT_LIST_ALL_PAGE_SIZE,
 };
 pub use pagination::Page;
+pub use retry::{
+    RetryConfig, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_TIME,
+};
 pub use secret::SecretString;
 pub use validate::{
     MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_NAME_CHARS, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,

@@ -2,7 +2,7 @@
 //! (`exec` hook), and turning the generated client's results into [`Error`]s.
 
 use crate::api::{types, Client};
-use crate::error::{snippet, ApiError, Error, Result};
+use crate::error::{snippet, ApiError, Error, Result, SECRET_FIELDS};
 use crate::retry::RetryConfig;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
@@ -173,12 +173,14 @@ pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Re
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        Error::Decode {
-            status,
-            path,
-            message: e.into_inner().to_string(),
-            snippet: snippet(body, Error::SNIPPET_CHARS),
-        }
+        // serde's message may quote the offending value: never a secret's.
+        let field = path.rsplit('.').next().unwrap_or_default();
+        let message = if SECRET_FIELDS.contains(&field) {
+            "invalid value (not shown: secret field)".to_owned()
+        } else {
+            e.into_inner().to_string()
+        };
+        Error::Decode { status, path, message, snippet: snippet(body, Error::SNIPPET_CHARS) }
     })
 }
 

@@ -70,5 +70,5 @@ async fn dot_segments_and_empty_ids_send_nothing() {
             assert!(matches!(result, Err(Error::InvalidInput { .. })), "{id:?}: {result:?}");
         }
     }
-    assert_eq!(anything.hits_async().await, 0);
+    assert_eq!(anything.calls_async().await, 0);
 }

@@ -16,6 +16,11 @@ mod validate;
 #[cfg(feature = "mock")]
 pub mod mock;
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the public API.
+#[doc(hidden)]
+#[path = "fuzz_hook.rs"]
+pub mod __fuzz;
+
 pub use api::types;
 pub use client::{Clerk, KeyKind, API_URL_ENV, SECRET_KEY_ENV};
 pub use config::{

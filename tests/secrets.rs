@@ -96,6 +96,14 @@ fn response_types_hide_secrets() {
     let token: CreateM2mTokenResponse = serde_json::from_str(&token).unwrap();
     assert_eq!(token.token.expose_secret(), TOKEN);
     assert_clean("CreateM2mTokenResponse", &format!("{token:?} {token:#?} {}", token.token));
+
+    // The request body that carries a token to verify.
+    let body = clerk_machines::types::VerifyM2mTokenBody::builder().token(TOKEN);
+    assert_clean("VerifyM2mTokenBody builder", &format!("{body:?}"));
+    let body = clerk_machines::types::VerifyM2mTokenBody::try_from(body).unwrap();
+    assert_eq!(body.token.expose_secret(), TOKEN);
+    assert_clean("VerifyM2mTokenBody", &format!("{body:?} {body:#?}"));
+    assert!(serde_json::to_string(&body).unwrap().contains(TOKEN), "the token is still sent");
 }
 
 #[tokio::test]

@@ -20,9 +20,10 @@
 //!    server rejects. Query parameters and request-body properties of type
 //!    `number` become `integer` (an integer is still a valid `number`; the
 //!    hand-written layer only ever sends whole seconds and counts).
-//! 5. **Secrets.** Response fields that carry secrets (`secret_key`, `secret`,
-//!    `token`) are pointed at a `SecretString` schema that the generator replaces
-//!    with the crate's redacting `SecretString` type, so `{:?}` never prints them.
+//! 5. **Secrets.** Response and request-body fields that carry secrets
+//!    (`secret_key`, `secret`, `token`) are pointed at a `SecretString` schema
+//!    that the generator replaces with the crate's redacting `SecretString`
+//!    type, so `{:?}` never prints them.
 //! 6. **Request defaults.** A `default` on an optional request-body property
 //!    makes the generated body type always send that value, so the caller could
 //!    not leave the choice to the server. Defaults are removed from request
@@ -274,11 +275,19 @@ fn repair_request_numbers(spec: &mut Value, repairs: &mut Vec<String>) {
     }
 }
 
-/// Repair 5: secret response properties point at [`SECRET_SCHEMA`].
+/// Repair 5: secret response and request-body properties point at [`SECRET_SCHEMA`].
 fn repair_secrets(spec: &mut Value, repairs: &mut Vec<String>) -> Result<(), String> {
     let mut found = false;
     for (path, method, op) in operations_mut(spec) {
         let name = operation_name(&method, &path, op);
+        // Request bodies too (the token given to verifyM2MToken).
+        if let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema") {
+            let count = mark_secrets(schema);
+            if count > 0 {
+                found = true;
+                repairs.push(format!("{name}: {count} secret field(s) in the request body are redacted"));
+            }
+        }
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
             continue;
         };

@@ -99,7 +99,7 @@ impl Clerk {
                 .build()
                 .map_err(Error::Transport)?,
         };
-        let transport = Transport::new(authorization, api_version, user_agent);
+        let transport = Transport::new(authorization, api_version, user_agent, config.retry);
         Ok(Self {
             api: api::Client::new_with_client(&base_url, http, transport),
             key_kind: KeyKind::of(key),

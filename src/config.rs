@@ -1,5 +1,6 @@
 //! Client configuration: a plain value built by chaining, consumed by [`Clerk::new`](crate::Clerk::new).
 
+use crate::retry::RetryConfig;
 use std::time::Duration;
 
 /// Clerk's production Backend API.
@@ -24,7 +25,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 ///     .request_timeout(Duration::from_secs(5));
 /// assert_eq!(config.api_version_value(), clerk_machines::SPEC_VERSION);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClerkConfig {
     pub(crate) base_url: String,
@@ -33,6 +34,23 @@ pub struct ClerkConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) retry: RetryConfig,
+}
+
+/// Lists the settings; a caller's own [`reqwest::Client`] is only named, since
+/// its `Debug` would show its default headers (which may hold a key).
+impl std::fmt::Debug for ClerkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClerkConfig")
+            .field("base_url", &self.base_url)
+            .field("api_version", &self.api_version)
+            .field("user_agent", &self.user_agent)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("http_client", &self.http_client.as_ref().map(|_| "[custom reqwest::Client]"))
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 impl Default for ClerkConfig {
@@ -44,6 +62,7 @@ impl Default for ClerkConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             http_client: None,
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -86,6 +105,19 @@ impl ClerkConfig {
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
+    }
+
+    /// When and how failed requests are retried (default
+    /// [`RetryConfig::default`]: 3 attempts within 30 s, idempotent requests
+    /// only; [`RetryConfig::disabled`] turns retries off).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The configured retry policy.
+    pub fn retry_value(&self) -> &RetryConfig {
+        &self.retry
     }
 
     /// The configured base URL.

@@ -187,10 +187,59 @@ impl ApiError {
     }
 }
 
-/// The first `max` characters of a body, lossily decoded, for error messages.
+/// The first `max` characters of a body, lossily decoded, for error messages,
+/// with the values of secret fields replaced by `[REDACTED]`.
 pub(crate) fn snippet(body: &[u8], max: usize) -> String {
     let head = &body[..body.len().min(max * 4)];
-    String::from_utf8_lossy(head).chars().take(max).collect()
+    redact_secrets(&String::from_utf8_lossy(head)).chars().take(max).collect()
+}
+
+/// JSON fields whose string values are secrets (keys and tokens).
+pub(crate) const SECRET_FIELDS: &[&str] = &["secret_key", "secret", "token"];
+
+/// Replaces the string value of every secret field (`"secret": "..."`) in a
+/// piece of JSON, which may be invalid or cut short, with `[REDACTED]`.
+pub(crate) fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(quote) = rest.find('"') {
+        let (before, from_quote) = rest.split_at(quote);
+        out.push_str(before);
+        let field = SECRET_FIELDS.iter().find_map(|name| {
+            let after = from_quote.strip_prefix('"')?.strip_prefix(name)?.strip_prefix('"')?;
+            let after = after.trim_start().strip_prefix(':')?.trim_start();
+            let value = after.strip_prefix('"')?;
+            Some((from_quote.len() - value.len(), value))
+        });
+        match field {
+            Some((prefix_len, value)) => {
+                out.push_str(&from_quote[..prefix_len]);
+                out.push_str("[REDACTED]");
+                rest = skip_json_string(value);
+            }
+            None => {
+                out.push('"');
+                rest = &from_quote[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The text after the end of a JSON string whose opening quote was just
+/// consumed (the closing quote kept), or `""` when it never ends.
+fn skip_json_string(value: &str) -> &str {
+    let mut escaped = false;
+    for (index, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return &value[index..],
+            _ => {}
+        }
+    }
+    ""
 }
 
 #[cfg(test)]
@@ -212,6 +261,19 @@ mod tests {
         assert!(error.is_not_found());
         assert_eq!(error.code(), Some("resource_not_found"));
         assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_snippets() {
+        let body = r#"{"object":"machine","secret_key": "ak_live_abc\"def","name":"x","token":"mt_1"}"#;
+        assert_eq!(
+            redact_secrets(body),
+            r#"{"object":"machine","secret_key": "[REDACTED]","name":"x","token":"[REDACTED]"}"#
+        );
+        // Cut short inside the secret.
+        assert_eq!(redact_secrets(r#"{"secret":"ak_li"#), r#"{"secret":"[REDACTED]"#);
+        assert_eq!(redact_secrets(r#"{"secrets":"a","token":1}"#), r#"{"secrets":"a","token":1}"#);
+        assert!(!snippet(body.as_bytes(), 200).contains("abc"));
     }
 
     #[test]

@@ -9,12 +9,18 @@ mod error;
 mod m2m;
 mod machines;
 mod pagination;
+mod retry;
 mod secret;
 mod transport;
 mod validate;
 
 #[cfg(feature = "mock")]
 pub mod mock;
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the public API.
+#[doc(hidden)]
+#[path = "fuzz_hook.rs"]
+pub mod __fuzz;
 
 pub use api::types;
 pub use client::{Clerk, KeyKind, API_URL_ENV, SECRET_KEY_ENV};
@@ -32,6 +38,9 @@ pub use machines::{
     SortDirection, DEFAULT_LIST_ALL_PAGE_SIZE,
 };
 pub use pagination::Page;
+pub use retry::{
+    RetryConfig, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_TIME,
+};
 pub use secret::SecretString;
 pub use validate::{
     MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_NAME_CHARS, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,

@@ -2,7 +2,8 @@
 //! (`exec` hook), and turning the generated client's results into [`Error`]s.
 
 use crate::api::{types, Client};
-use crate::error::{snippet, ApiError, Error, Result};
+use crate::error::{snippet, ApiError, Error, Result, SECRET_FIELDS};
+use crate::retry::RetryConfig;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
 use reqwest::StatusCode;
@@ -23,32 +24,46 @@ const GENERIC_API_VERSION: HeaderName = HeaderName::from_static("api-version");
 #[derive(Clone)]
 pub struct Transport {
     headers: Arc<HeaderMap>,
+    retry: RetryConfig,
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // `HeaderValue`'s Debug already hides sensitive values; list names only
         // to be sure nothing else leaks.
-        f.debug_struct("Transport").field("headers", &self.headers.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Transport")
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("retry", &self.retry)
+            .finish()
     }
 }
 
 impl Transport {
     /// Builds the headers sent with every request. The authorization value is
     /// marked sensitive so that neither reqwest nor this crate ever prints it.
-    pub(crate) fn new(authorization: HeaderValue, api_version: HeaderValue, user_agent: HeaderValue) -> Self {
+    pub(crate) fn new(
+        authorization: HeaderValue,
+        api_version: HeaderValue,
+        user_agent: HeaderValue,
+        retry: RetryConfig,
+    ) -> Self {
         let mut headers = HeaderMap::with_capacity(3);
         headers.insert(AUTHORIZATION, authorization);
         headers.insert(CLERK_API_VERSION, api_version);
         headers.insert(USER_AGENT, user_agent);
-        Self { headers: Arc::new(headers) }
+        Self { headers: Arc::new(headers), retry }
+    }
+
+    /// The retry policy of this client.
+    pub fn retry(&self) -> &RetryConfig {
+        &self.retry
     }
 
     /// The same headers with another `Authorization` value (marked sensitive by the caller).
     pub(crate) fn with_authorization(&self, authorization: HeaderValue) -> Self {
         let mut headers = (*self.headers).clone();
         headers.insert(AUTHORIZATION, authorization);
-        Self { headers: Arc::new(headers) }
+        Self { headers: Arc::new(headers), retry: self.retry.clone() }
     }
 
     /// The headers sent with every request, for the few hand-written requests
@@ -88,15 +103,19 @@ impl ClientHooks<Transport> for Client {
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        // Outside `send` (a caller using the raw builders) nothing records.
+        let result = crate::retry::execute(self.client(), &self.inner().retry, request, info).await;
+        // Record the final response (after any retries), or nothing when the
+        // last attempt got none. Outside `send` (a caller using the raw
+        // builders) nothing records.
         let _ = LAST_RESPONSE.try_with(|last| {
-            *last.borrow_mut() =
-                Some(ResponseMeta { status: response.status(), headers: response.headers().clone() });
+            *last.borrow_mut() = result.as_ref().ok().map(|response| ResponseMeta {
+                status: response.status(),
+                headers: response.headers().clone(),
+            });
         });
-        Ok(response)
+        result
     }
 }
 
@@ -167,12 +186,14 @@ pub(crate) fn decode<T: DeserializeOwned>(status: StatusCode, body: &[u8]) -> Re
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        Error::Decode {
-            status,
-            path,
-            message: e.into_inner().to_string(),
-            snippet: snippet(body, Error::SNIPPET_CHARS),
-        }
+        // serde's message may quote the offending value: never a secret's.
+        let field = path.rsplit('.').next().unwrap_or_default();
+        let message = if SECRET_FIELDS.contains(&field) {
+            "invalid value (not shown: secret field)".to_owned()
+        } else {
+            e.into_inner().to_string()
+        };
+        Error::Decode { status, path, message, snippet: snippet(body, Error::SNIPPET_CHARS) }
     })
 }
 

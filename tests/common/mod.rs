@@ -1,5 +1,10 @@
-//! Fixtures shared by the integration tests.
+//! Fixtures shared by the integration tests: httpmock helpers here, the
+//! scripted TCP server for fault injection in [`tcp`].
 #![allow(dead_code)]
+
+mod tcp;
+#[allow(unused_imports)]
+pub use tcp::*;
 
 use clerk_machines::{types, Clerk, ClerkConfig};
 use serde_json::{json, Value};

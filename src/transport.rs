@@ -80,8 +80,11 @@ impl ClientHooks<Transport> for Client {
         let response = self.client().execute(request).await?;
         // Outside `send` (a caller using the raw builders) nothing records.
         let _ = LAST_RESPONSE.try_with(|last| {
-            *last.borrow_mut() =
-                Some(ResponseMeta { status: response.status(), headers: response.headers().clone() });
+            let status = response.status();
+            // Only error statuses need the headers (trace id, `Retry-After`);
+            // not copying them on success saves an allocation per request.
+            let headers = if status.is_success() { HeaderMap::new() } else { response.headers().clone() };
+            *last.borrow_mut() = Some(ResponseMeta { status, headers });
         });
         Ok(response)
     }

@@ -20,6 +20,9 @@
 //! - `CLERK_PERF_ONLY=requests|decode|reuse`: run one part.
 //! - `CLERK_PERF_DECODE=crate|floor|none` with `CLERK_PERF_ITERS=N`: only
 //!   decode N times and exit, for instruction counts under valgrind (see README).
+//! - `CLERK_PERF_REQUESTS=crate|floor` with `CLERK_PERF_ITERS=N`: warm both
+//!   clients up, then run N sequential operations on one side and exit (the
+//!   same, for the request path; N=0 gives the baseline to subtract).
 //!
 //! Alternating batches (crate, floor, floor, crate, ...) and medians over
 //! rounds keep the comparison fair on a shared, noisy machine.
@@ -44,6 +47,22 @@ fn main() {
     }
     if let Ok(which) = std::env::var("CLERK_PERF_DECODE") {
         return decode_only(&which);
+    }
+    if let Ok(which) = std::env::var("CLERK_PERF_REQUESTS") {
+        return requests_only(&which);
+    }
+    if std::env::var_os("CLERK_PERF_SIZES").is_some() {
+        let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default()).expect("client");
+        let floor = floor::Floor::new("http://127.0.0.1:9/v1", SECRET_KEY);
+        let machines = clerk.machines();
+        println!(
+            "future sizes (bytes): crate get {}, create {}; floor get {}, create {}",
+            std::mem::size_of_val(&machines.get(MACHINE_ID)),
+            std::mem::size_of_val(&machines.create("x", [MACHINE_ID], None)),
+            std::mem::size_of_val(&floor.get(MACHINE_ID)),
+            std::mem::size_of_val(&floor.create("x", &[MACHINE_ID]))
+        );
+        return;
     }
     let quick = std::env::var_os("CLERK_PERF_QUICK").is_some();
     let only = std::env::var("CLERK_PERF_ONLY").ok();
@@ -356,7 +375,7 @@ fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
     let base = format!("{}/v1", server.url);
     let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(&base)).expect("client");
     let clients = Clients { clerk: Arc::new(clerk), floor: Arc::new(floor::Floor::new(&base, SECRET_KEY)) };
-    let (ops, rounds) = if quick { (640, 3) } else { (3_200, 7) };
+    let (ops, rounds) = if quick { (640, 3) } else { (6_400, 9) };
     println!("\n## request overhead: create + get = 1 op, {ops} ops per batch, {rounds} rounds per side");
     println!("   CPU = client process CPU time (the server runs in another process)");
     println!(
@@ -522,4 +541,29 @@ fn decode_only(which: &str) {
             _ => 0,
         };
     }
+}
+
+fn requests_only(which: &str) {
+    let iters: usize = std::env::var("CLERK_PERF_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let server = Server::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let base = format!("{}/v1", server.url);
+    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(&base)).expect("client");
+    let floor = floor::Floor::new(&base, SECRET_KEY);
+    runtime.block_on(async {
+        for _ in 0..20 {
+            op_crate(&clerk).await;
+            op_floor(&floor).await;
+        }
+        for _ in 0..iters {
+            match which {
+                "crate" => op_crate(&clerk).await,
+                _ => op_floor(&floor).await,
+            }
+        }
+    });
 }

@@ -39,9 +39,11 @@ fn run() -> Result<(), String> {
     // script reruns and picks the newest file.
     println!("cargo:rerun-if-changed={}", manifest_dir.join(spec_file::SPEC_DIR).display());
 
-    let timer = generate::Timer::start();
+    let mut timer = generate::Timer::start();
     let raw = spec_file::read(&spec_path)?;
+    timer.lap("read+parse yaml");
     let prepared = prepare::prepare(raw).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+    timer.add_laps(&prepared.timings);
     let features = generate::Features::from_env();
     generate::write_all(&prepared, &features, &out_dir, &spec_path, timer)
         .map_err(|e| format!("{}: {e}", spec_path.display()))

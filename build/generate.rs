@@ -27,16 +27,41 @@ impl Features {
 /// Wall-clock time of the build script's phases, written into the build log.
 pub struct Timer {
     start: Instant,
+    last: Instant,
+    laps: Vec<(&'static str, f64)>,
 }
 
 impl Timer {
     /// Starts timing.
     pub fn start() -> Self {
-        Self { start: Instant::now() }
+        let now = Instant::now();
+        Self { start: now, last: now, laps: Vec::new() }
     }
 
-    fn millis(&self) -> u128 {
-        self.start.elapsed().as_millis()
+    /// Ends the phase `name`, which ran since the previous lap (or the start).
+    pub fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.laps.push((name, (now - self.last).as_secs_f64() * 1e3));
+        self.last = now;
+    }
+
+    /// Adds phases measured elsewhere (they must lie within the current lap).
+    pub fn add_laps(&mut self, laps: &[(&'static str, f64)]) {
+        let measured: f64 = laps.iter().map(|(_, ms)| ms).sum();
+        self.lap("(rest)");
+        if let Some((_, rest)) = self.laps.pop() {
+            self.laps.extend_from_slice(laps);
+            self.laps.push(("other", (rest - measured).max(0.0)));
+        }
+    }
+
+    fn report(&self) -> String {
+        let mut line = String::from("timing (ms):");
+        for (name, ms) in &self.laps {
+            let _ = write!(line, " {name} {ms:.1},");
+        }
+        let _ = write!(line, " total {:.1}", self.start.elapsed().as_secs_f64() * 1e3);
+        line
     }
 }
 
@@ -48,19 +73,24 @@ pub fn write_all(
     features: &Features,
     out_dir: &Path,
     spec_path: &Path,
-    timer: Timer,
+    mut timer: Timer,
 ) -> Result<(), String> {
-    let prepare_ms = timer.millis();
     let client = guarded("client", || generator(features).generate_tokens(&prepared.spec))?;
+    timer.lap("generate");
     let client = format_tokens(client, "client")?;
+    timer.lap("format");
     write(out_dir, "codegen.rs", &client)?;
 
     if features.mock {
         let mock =
             guarded("httpmock helpers", || generator(features).httpmock(&prepared.spec, "crate::api"))?;
-        write(out_dir, "mock.rs", &format_tokens(mock, "httpmock helpers")?)?;
+        timer.lap("generate mocks");
+        let mock = format_tokens(mock, "httpmock helpers")?;
+        timer.lap("format mocks");
+        write(out_dir, "mock.rs", &mock)?;
     }
     write(out_dir, "spec_info.rs", &spec_info(prepared, spec_path))?;
+    timer.lap("write");
 
     let mut log = format!(
         "spec: {}\nversion: {}\noperations: {}\n",
@@ -75,7 +105,7 @@ pub fn write_all(
     for repair in &prepared.repairs {
         let _ = writeln!(log, "  {repair}");
     }
-    let _ = writeln!(log, "timing: parse+select+repair {prepare_ms} ms, total {} ms", timer.millis());
+    let _ = writeln!(log, "{}", timer.report());
     write(out_dir, "generation.log", &log)
 }
 

@@ -30,6 +30,16 @@
 //!    bodies (the server still applies them); responses keep theirs.
 //! 7. **One media type.** A request body or response with several media types
 //!    makes progenitor panic; only `application/json` is kept.
+//! 8. **Response strings are not re-validated.** A string schema with
+//!    `pattern`, `minLength` or `maxLength` becomes a checked newtype whose
+//!    `Deserialize` copies the string and runs the check (a regex for
+//!    `pattern`) on every decode. For what Clerk sends that is a cost (7% more
+//!    CPU to decode a page of 500 machines, see `benches/overhead.rs`) and a
+//!    risk (a longer name or a new id format would fail every deployed client,
+//!    like `additionalProperties: false` in repair 3). The constraints are
+//!    removed from schemas only responses reach, so those fields decode as
+//!    `String`; request schemas keep them, and the hand-written layer
+//!    validates input anyway.
 
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +63,8 @@ pub struct Prepared {
     pub operations: Vec<(String, String, String)>,
     /// One line per repair made, for the build log.
     pub repairs: Vec<String>,
+    /// Wall-clock milliseconds of the phases of [`prepare`], for the build log.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// Selects, repairs and parses the spec.
@@ -63,7 +75,17 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
         .ok_or("the spec has no info.version")?
         .to_owned();
     let mut repairs = Vec::new();
+    let mut timings = Vec::new();
+    let mut lap = {
+        let mut last = std::time::Instant::now();
+        move |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+            let now = std::time::Instant::now();
+            timings.push((name, (now - last).as_secs_f64() * 1e3));
+            last = now;
+        }
+    };
     let operations = select_operations(&mut spec)?;
+    lap("select", &mut timings);
     repair_media_types(&mut spec, &mut repairs);
     repair_inline_errors(&mut spec, &mut repairs)?;
     repair_query_numbers(&mut spec, &mut repairs)?;
@@ -72,10 +94,13 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
     repair_request_numbers(&mut spec, &mut repairs);
     keep_referenced_components(&mut spec)?;
     repair_closed_responses(&mut spec, &mut repairs)?;
+    repair_response_strings(&mut spec, &mut repairs);
     check_supported(&spec)?;
+    lap("repair", &mut timings);
     let spec: openapiv3::OpenAPI = serde_json::from_value(spec)
         .map_err(|e| format!("the selected part of the spec is not valid OpenAPI 3.0: {e}"))?;
-    Ok(Prepared { spec, version, operations, repairs })
+    lap("to openapiv3", &mut timings);
+    Ok(Prepared { spec, version, operations, repairs, timings })
 }
 
 /// Iterates `(path, method, operation)` over the spec's operations, mutably.
@@ -460,6 +485,84 @@ fn open_schemas(value: &mut Value) -> usize {
             count + map.values_mut().map(open_schemas).sum::<usize>()
         }
         Value::Array(items) => items.iter_mut().map(open_schemas).sum(),
+        _ => 0,
+    }
+}
+
+/// Repair 8: no string checks in schemas that only responses reach.
+fn repair_response_strings(spec: &mut Value, repairs: &mut Vec<String>) {
+    let components = spec.get("components").cloned().unwrap_or_else(|| json!({}));
+    let (mut request_refs, mut response_refs) = (Vec::new(), Vec::new());
+    if let Some(paths) = spec.get("paths") {
+        collect_refs_split(paths, &mut request_refs, &mut response_refs);
+    }
+    let close = |mut refs: Vec<String>| {
+        let mut reached = BTreeSet::new();
+        while let Some(reference) = refs.pop() {
+            if reached.insert(reference.clone()) {
+                if let Some(target) = resolve(&components, &reference) {
+                    collect_refs(target, &mut refs);
+                }
+            }
+        }
+        reached
+    };
+    let requested = close(request_refs);
+    let response_only: Vec<String> = close(response_refs).difference(&requested).cloned().collect();
+    let mut count = 0;
+    for (_, _, op) in operations_mut(spec) {
+        if let Some(responses) = op.get_mut("responses") {
+            count += unchecked_strings(responses);
+        }
+    }
+    for reference in &response_only {
+        if let Some((section, name)) = split_ref(reference) {
+            if let Some(target) = spec.pointer_mut(&format!("/components/{section}/{name}")) {
+                count += unchecked_strings(target);
+            }
+        }
+    }
+    if count > 0 {
+        repairs
+            .push(format!("removed pattern/minLength/maxLength from {count} response-only string schema(s)"));
+    }
+}
+
+/// `$ref`s under `responses` go to `responses`, all others to `requests`.
+fn collect_refs_split(value: &Value, requests: &mut Vec<String>, responses: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if key == "responses" {
+                    collect_refs(child, responses);
+                } else if key == "$ref" {
+                    if let Value::String(r) = child {
+                        requests.push(r.clone());
+                    }
+                } else {
+                    collect_refs_split(child, requests, responses);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs_split(v, requests, responses)),
+        _ => {}
+    }
+}
+
+fn unchecked_strings(value: &mut Value) -> usize {
+    match value {
+        Value::Object(map) => {
+            let mut count = 0;
+            if map.get("type").and_then(Value::as_str) == Some("string") {
+                let removed =
+                    ["pattern", "minLength", "maxLength"].iter().filter(|k| map.remove(**k).is_some());
+                if removed.count() > 0 {
+                    count += 1;
+                }
+            }
+            count + map.values_mut().map(unchecked_strings).sum::<usize>()
+        }
+        Value::Array(items) => items.iter_mut().map(unchecked_strings).sum(),
         _ => 0,
     }
 }

@@ -58,18 +58,18 @@ async fn lifecycle(clerk: &Clerk, created: &mut Vec<String>) -> Result<()> {
     println!("\n1. Create two machines");
     let api = machines.create("quickstart-api", Vec::<String>::new(), None).await?;
     created.push(api.id.clone());
-    println!("   {}  {}  (secret key {})", api.id, *api.name, masked(&api.secret_key));
+    println!("   {}  {}  (secret key {})", api.id, api.name, masked(&api.secret_key));
     let worker =
         machines.create("quickstart-worker", Vec::<String>::new(), Some(Duration::from_secs(600))).await?;
     created.push(worker.id.clone());
     println!(
         "   {}  {}  (secret key {}, tokens live 600 s)",
         worker.id,
-        *worker.name,
+        worker.name,
         masked(&worker.secret_key)
     );
 
-    println!("\n2. Let {} call {}", *worker.name, *api.name);
+    println!("\n2. Let {} call {}", worker.name, api.name);
     let scope = machines.add_scope(&worker.id, &api.id).await?;
     println!("   scope {} -> {}", scope.from_machine_id, scope.to_machine_id);
 
@@ -77,28 +77,28 @@ async fn lifecycle(clerk: &Clerk, created: &mut Vec<String>) -> Result<()> {
     let page = machines.list(&ListMachinesParams::new().query("quickstart-")).await?;
     for machine in &page.items {
         let scoped: Vec<&str> = machine.scoped_machines.iter().map(|m| m.id.as_str()).collect();
-        println!("   {}  {:<18} may call {:?}", machine.id, *machine.name, scoped);
+        println!("   {}  {:<18} may call {:?}", machine.id, machine.name, scoped);
     }
     println!("   ({} of {} machines)", page.items.len(), page.total_count);
 
-    println!("\n4. Rotate {}'s secret key (the old one keeps working for 60 s)", *worker.name);
+    println!("\n4. Rotate {}'s secret key (the old one keeps working for 60 s)", worker.name);
     let rotated = machines.rotate_secret_key(&worker.id, Duration::from_secs(60)).await?;
     println!("   new secret key {}", masked(&rotated.secret));
 
-    println!("\n5. Mint an M2M token as {} (with its new key)", *worker.name);
+    println!("\n5. Mint an M2M token as {} (with its new key)", worker.name);
     let as_worker = clerk.with_secret_key(rotated.secret.clone())?;
     let token =
         as_worker.m2m().create_token().seconds_until_expiration(Duration::from_secs(300)).send().await?;
-    println!("   token {}  id {}", masked(&token.token), *token.id);
+    println!("   token {}  id {}", masked(&token.token), token.id);
     let scopes: Vec<String> = token.scopes.iter().map(|s| s.to_string()).collect();
-    println!("   subject {}  scopes {:?}  expires in {:.0} s", *token.subject, scopes, expires_in(&token));
+    println!("   subject {}  scopes {:?}  expires in {:.0} s", token.subject, scopes, expires_in(&token));
 
-    println!("\n6. Verify the token as {} (the machine it may call)", *api.name);
+    println!("\n6. Verify the token as {} (the machine it may call)", api.name);
     let as_api = clerk.with_secret_key(api.secret_key.clone())?;
     let verified = as_api.m2m().verify_token(token.token.expose_secret()).await?;
     println!(
         "   valid: id {}  subject {}  revoked {}  expired {}",
-        *verified.id, *verified.subject, verified.revoked, verified.expired
+        verified.id, verified.subject, verified.revoked, verified.expired
     );
 
     println!("\n7. Mint a JWT-format token and verify it locally (no call to Clerk per request)");

@@ -50,7 +50,7 @@ impl KeyKind {
 ///
 /// let clerk = Clerk::new("sk_test_...", ClerkConfig::default())?;
 /// let machine = clerk.machines().get("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").await?;
-/// println!("{}", *machine.name);
+/// println!("{}", machine.name);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]

@@ -110,9 +110,12 @@ impl ClientHooks<Transport> for Client {
         // last attempt got none. Outside `send` (a caller using the raw
         // builders) nothing records.
         let _ = LAST_RESPONSE.try_with(|last| {
-            *last.borrow_mut() = result.as_ref().ok().map(|response| ResponseMeta {
-                status: response.status(),
-                headers: response.headers().clone(),
+            *last.borrow_mut() = result.as_ref().ok().map(|response| {
+                let status = response.status();
+                // Only error statuses need the headers (trace id, `Retry-After`);
+                // not copying them on success saves an allocation per request.
+                let headers = if status.is_success() { HeaderMap::new() } else { response.headers().clone() };
+                ResponseMeta { status, headers }
             });
         });
         result

@@ -39,7 +39,14 @@ pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
     if id == "." || id == ".." {
         return Err(Error::invalid(field, format!("`{id}` is not an id")));
     }
-    if id.chars().any(char::is_control) {
+    // ASCII ids (all real ones) are checked byte by byte; the char scan is
+    // for the rest (it also finds the C1 controls, U+0080 to U+009F).
+    let control = if id.is_ascii() {
+        id.bytes().any(|b| b.is_ascii_control())
+    } else {
+        id.chars().any(char::is_control)
+    };
+    if control {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(())

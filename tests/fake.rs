@@ -96,12 +96,12 @@ async fn machines_lifecycle() {
     assert_eq!(worker.scoped_machines[0].id, api.id);
 
     let fetched = clerk.machines().get(&worker.id).await.unwrap();
-    assert_eq!(*fetched.name, "worker");
+    assert_eq!(fetched.name, "worker");
     assert_eq!(fetched.scoped_machines[0].id, api.id);
 
     fake.advance_clock(Duration::from_secs(5));
     let renamed = clerk.machines().update(&worker.id, MachineUpdate::new().name("worker-2")).await.unwrap();
-    assert_eq!(*renamed.name, "worker-2");
+    assert_eq!(renamed.name, "worker-2");
     assert_eq!(renamed.default_token_ttl.get(), 600, "fields not given keep their values");
     assert!(renamed.updated_at >= renamed.created_at + 5000);
 
@@ -281,9 +281,9 @@ async fn m2m_tokens_opaque() {
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
 
     let token = mint(&as_worker, types::CreateM2mTokenBodyTokenFormat::Opaque, None).await;
-    assert!(is_token_id(&token.id), "{}", *token.id);
+    assert!(is_token_id(&token.id), "{}", token.id);
     assert!(token.token.expose_secret().starts_with("mt_"));
-    assert_eq!(*token.subject, worker.id);
+    assert_eq!(token.subject, worker.id);
     assert_eq!(token.scopes.iter().map(|s| s.to_string()).collect::<Vec<_>>(), vec![api.id.clone()]);
     assert_eq!(token.expiration, Some(token.created_at + 120_000.0), "machine's default TTL");
     assert!(!token.revoked && !token.expired && token.last_used_at.is_none());
@@ -295,7 +295,7 @@ async fn m2m_tokens_opaque() {
         async move { c.raw().verify_m2m_token().body(types::VerifyM2mTokenBody::builder().token(t)).send().await }
     };
     let verified = verify(&as_api, token.token.expose_secret()).await.unwrap().into_inner();
-    assert_eq!(*verified.id, *token.id);
+    assert_eq!(verified.id, token.id);
     assert!(verified.last_used_at.is_some());
     verify(clerk, token.token.expose_secret()).await.unwrap();
     let error = verify(&as_worker, token.token.expose_secret()).await.unwrap_err();
@@ -312,7 +312,7 @@ async fn m2m_tokens_opaque() {
     let short = mint(&as_worker, types::CreateM2mTokenBodyTokenFormat::Opaque, Some(10)).await;
     let listed = list(clerk, &worker.id, false, false).await.unwrap().into_inner();
     assert_eq!(listed.total_count, 2.0);
-    assert_eq!(*listed.m2m_tokens[0].id, *short.id, "newest first");
+    assert_eq!(*listed.m2m_tokens[0].id, short.id, "newest first");
     list(&as_worker, &worker.id, false, false).await.unwrap();
     let error = list(&as_worker, &api.id, false, false).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(403));
@@ -363,10 +363,10 @@ async fn m2m_token_reuse_with_min_remaining_ttl() {
     let body = || types::CreateM2mTokenBody::builder().min_remaining_ttl_seconds(Some(600));
     let first = as_machine.raw().create_m2m_token().body(body()).send().await.unwrap().into_inner();
     let second = as_machine.raw().create_m2m_token().body(body()).send().await.unwrap().into_inner();
-    assert_eq!(*first.id, *second.id, "reused");
+    assert_eq!(first.id, second.id, "reused");
     fake.advance_clock(Duration::from_secs(3001));
     let third = as_machine.raw().create_m2m_token().body(body()).send().await.unwrap().into_inner();
-    assert_ne!(*first.id, *third.id, "less than 600 s left: a new token");
+    assert_ne!(first.id, third.id, "less than 600 s left: a new token");
     let too_long = types::CreateM2mTokenBody::builder().min_remaining_ttl_seconds(Some(3600));
     let error = as_machine.raw().create_m2m_token().body(too_long).send().await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
@@ -416,7 +416,7 @@ async fn jwt_tokens_are_signed_with_the_served_jwks() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(*verified.id, *token.id);
+    assert_eq!(verified.id, token.id);
     assert_eq!(verified.claims, Some(json!({"tenant": "acme"})));
     // Not stored: not listed, not revocable.
     let listed = clerk.raw().get_m2m_tokens().subject(worker.id.clone()).send().await.unwrap().into_inner();

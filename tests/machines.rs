@@ -41,7 +41,7 @@ async fn create_sends_exactly_the_given_fields() {
         .expect("created");
     with_ttl.assert_async().await;
     assert_eq!(machine.id, MACHINE_ID);
-    assert_eq!(*machine.name, "worker");
+    assert_eq!(machine.name, "worker");
     assert_eq!(machine.secret_key.expose_secret(), "ak_created_secret");
     assert_eq!(machine.scoped_machines[0].id, OTHER_MACHINE_ID);
 }
@@ -198,7 +198,7 @@ async fn update_sends_only_the_given_fields() {
     let clerk = client(&server);
     let got =
         clerk.machines().update(MACHINE_ID, MachineUpdate::new().name("renamed")).await.expect("updated");
-    assert_eq!(*got.name, "renamed");
+    assert_eq!(got.name, "renamed");
     clerk
         .machines()
         .update(MACHINE_ID, MachineUpdate::new().default_token_ttl(Duration::from_secs(120)))

@@ -575,7 +575,7 @@ async fn tokens(global: &Global, cmd: M2mCmd, json: bool, out: &mut impl Write) 
             if json {
                 output::json(out, &token)?;
             } else {
-                writeln!(out, "revoked token {}", *token.id)?;
+                writeln!(out, "revoked token {}", token.id)?;
             }
         }
         M2mCmd::Verify { token } => {

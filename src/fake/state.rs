@@ -255,8 +255,7 @@ impl Model {
             default_token_ttl: m.default_token_ttl,
             id: m.id.clone(),
             instance_id: self.instance_id.clone(),
-            name: types::MachineWithoutScopedMachinesName::try_from(m.name.clone())
-                .map_err(|e| Failure::internal(e.to_string()))?,
+            name: m.name.clone(),
             object: types::MachineWithoutScopedMachinesObject::Machine,
             updated_at: m.updated_at,
         })
@@ -276,8 +275,7 @@ impl Model {
             default_token_ttl: m.default_token_ttl,
             id: m.id.clone(),
             instance_id: self.instance_id.clone(),
-            name: types::MachineName::try_from(m.name.clone())
-                .map_err(|e| Failure::internal(e.to_string()))?,
+            name: m.name.clone(),
             object: types::MachineObject::Machine,
             scoped_machines: self.scoped_views(m)?,
             updated_at: m.updated_at,
@@ -365,8 +363,7 @@ impl Model {
             default_token_ttl: view.default_token_ttl,
             id: view.id,
             instance_id: view.instance_id,
-            name: types::CreateMachineResponseName::try_from(view.name.to_string())
-                .map_err(|e| Failure::internal(e.to_string()))?,
+            name: view.name,
             object: types::CreateMachineResponseObject::Machine,
             scoped_machines: view.scoped_machines,
             secret_key: secret_key.into(),

@@ -92,7 +92,7 @@ fn scopes_text(scoped: &[types::MachineWithoutScopedMachines]) -> String {
     if scoped.is_empty() {
         return "(none)".into();
     }
-    scoped.iter().map(|s| format!("{} ({})", s.id, *s.name)).collect::<Vec<_>>().join(", ")
+    scoped.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
 }
 
 /// A machine's details.

@@ -1,0 +1,48 @@
+//! One `Clerk` reuses its connections: 1,000 sequential requests open at most
+//! a handful of TCP connections (counted by the server, not timed).
+
+#[path = "../benches/support/canned_server.rs"]
+mod canned_server;
+
+use canned_server::{ServerHandle, MACHINE_ID};
+use clerk_machines::{Clerk, ClerkConfig};
+use std::time::Duration;
+
+/// "A handful": keep-alive should need one connection; allow a few for a
+/// connection the pool drops and replaces.
+const MAX_CONNECTIONS: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_sequential_requests_reuse_connections() {
+    let server = ServerHandle::start(Duration::from_secs(120));
+    let clerk =
+        Clerk::new("sk_test_reuse", ClerkConfig::default().base_url(format!("{}/v1", server.url))).unwrap();
+    for i in 0..1_000 {
+        if i % 2 == 0 {
+            let machine = clerk.machines().get(MACHINE_ID).await.unwrap();
+            assert_eq!(machine.scoped_machines.len(), 2);
+        } else {
+            let created = clerk.machines().create("worker", [MACHINE_ID], None).await.unwrap();
+            assert!(created.secret_key.expose_secret().starts_with("ak_"));
+        }
+    }
+    let accepted = server.accepts();
+    eprintln!("1,000 sequential requests: {accepted} connection(s)");
+    assert!(
+        (1..=MAX_CONNECTIONS).contains(&accepted),
+        "1,000 sequential requests opened {accepted} connections (at most {MAX_CONNECTIONS} expected)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clones_share_one_pool() {
+    let server = ServerHandle::start(Duration::from_secs(120));
+    let clerk =
+        Clerk::new("sk_test_reuse", ClerkConfig::default().base_url(format!("{}/v1", server.url))).unwrap();
+    for _ in 0..100 {
+        let clone = clerk.clone();
+        clone.machines().get(MACHINE_ID).await.unwrap();
+    }
+    let accepted = server.accepts();
+    assert!((1..=MAX_CONNECTIONS).contains(&accepted), "100 requests through clones opened {accepted}");
+}

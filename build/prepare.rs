@@ -440,38 +440,51 @@ fn resolve<'a>(components: &'a Value, reference: &str) -> Option<&'a Value> {
 /// Repair 3: no `additionalProperties: false` anywhere a response reaches.
 fn repair_closed_responses(spec: &mut Value, repairs: &mut Vec<String>) -> Result<(), String> {
     let components = spec.get("components").cloned().unwrap_or_else(|| json!({}));
-    // Component schemas reachable from any response.
     let mut response_refs = Vec::new();
     for (_, _, op) in operations_mut(spec) {
         if let Some(responses) = op.get("responses") {
             collect_refs(responses, &mut response_refs);
         }
     }
-    let mut reached = BTreeSet::new();
-    while let Some(reference) = response_refs.pop() {
-        if reached.insert(reference.clone()) {
-            if let Some(target) = resolve(&components, &reference) {
-                collect_refs(target, &mut response_refs);
-            }
-        }
-    }
-    let mut count = 0;
-    for (_, _, op) in operations_mut(spec) {
-        if let Some(responses) = op.get_mut("responses") {
-            count += open_schemas(responses);
-        }
-    }
-    for reference in &reached {
-        if let Some((section, name)) = split_ref(reference) {
-            if let Some(target) = spec.pointer_mut(&format!("/components/{section}/{name}")) {
-                count += open_schemas(target);
-            }
-        }
-    }
+    let reached = reachable(&components, response_refs);
+    let count = edit_responses(spec, &reached, open_schemas);
     if count > 0 {
         repairs.push(format!("removed additionalProperties: false from {count} response schema(s)"));
     }
     Ok(())
+}
+
+/// Every component reference reachable from `refs`, following the references
+/// inside components (unresolvable ones were rejected when selecting).
+fn reachable(components: &Value, mut refs: Vec<String>) -> BTreeSet<String> {
+    let mut reached = BTreeSet::new();
+    while let Some(reference) = refs.pop() {
+        if reached.insert(reference.clone()) {
+            if let Some(target) = resolve(components, &reference) {
+                collect_refs(target, &mut refs);
+            }
+        }
+    }
+    reached
+}
+
+/// Applies `edit` to every inline response and to the `components` named in
+/// `reached`; returns the total count `edit` reports.
+fn edit_responses(spec: &mut Value, reached: &BTreeSet<String>, edit: fn(&mut Value) -> usize) -> usize {
+    let mut count = 0;
+    for (_, _, op) in operations_mut(spec) {
+        if let Some(responses) = op.get_mut("responses") {
+            count += edit(responses);
+        }
+    }
+    for reference in reached {
+        if let Some((section, name)) = split_ref(reference) {
+            if let Some(target) = spec.pointer_mut(&format!("/components/{section}/{name}")) {
+                count += edit(target);
+            }
+        }
+    }
+    count
 }
 
 fn open_schemas(value: &mut Value) -> usize {
@@ -496,32 +509,10 @@ fn repair_response_strings(spec: &mut Value, repairs: &mut Vec<String>) {
     if let Some(paths) = spec.get("paths") {
         collect_refs_split(paths, &mut request_refs, &mut response_refs);
     }
-    let close = |mut refs: Vec<String>| {
-        let mut reached = BTreeSet::new();
-        while let Some(reference) = refs.pop() {
-            if reached.insert(reference.clone()) {
-                if let Some(target) = resolve(&components, &reference) {
-                    collect_refs(target, &mut refs);
-                }
-            }
-        }
-        reached
-    };
-    let requested = close(request_refs);
-    let response_only: Vec<String> = close(response_refs).difference(&requested).cloned().collect();
-    let mut count = 0;
-    for (_, _, op) in operations_mut(spec) {
-        if let Some(responses) = op.get_mut("responses") {
-            count += unchecked_strings(responses);
-        }
-    }
-    for reference in &response_only {
-        if let Some((section, name)) = split_ref(reference) {
-            if let Some(target) = spec.pointer_mut(&format!("/components/{section}/{name}")) {
-                count += unchecked_strings(target);
-            }
-        }
-    }
+    let requested = reachable(&components, request_refs);
+    let response_only: BTreeSet<String> =
+        reachable(&components, response_refs).difference(&requested).cloned().collect();
+    let count = edit_responses(spec, &response_only, unchecked_strings);
     if count > 0 {
         repairs
             .push(format!("removed pattern/minLength/maxLength from {count} response-only string schema(s)"));

@@ -287,6 +287,42 @@ async fn list_all_streams_every_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_all_shows_progress_when_stderr_is_a_terminal() {
+    // `script` (util-linux) runs the command on a pseudo-terminal; stdout goes
+    // to a file, so only stderr is the terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` is not installed, no terminal to test with");
+        return;
+    }
+    let env = Env::new().await;
+    for i in 0..5 {
+        env.json(&["machines", "create", &format!("m{i}")]).await;
+    }
+    let stdout_file = std::env::temp_dir().join(format!("clerk-machines-cli-pty-{}.txt", std::process::id()));
+    let shell = format!("'{BIN}' machines list --all --limit 2 > '{}'", stdout_file.display());
+    let (url, key) = (env.fake.url().to_owned(), env.key.clone());
+    let terminal = tokio::task::spawn_blocking(move || {
+        Command::new("script")
+            .args(["-qec", &shell, "/dev/null"])
+            .env("CLERK_API_URL", url)
+            .env("CLERK_SECRET_KEY", key)
+            .env_remove("CLERK_MACHINE_SECRET_KEY")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let shown = String::from_utf8_lossy(&terminal.stdout);
+    let stdout = std::fs::read_to_string(&stdout_file).unwrap();
+    std::fs::remove_file(&stdout_file).ok();
+    assert!(terminal.status.success(), "{shown}");
+    assert!(shown.contains("fetched 2/5 machines") && shown.contains("fetched 5/5 machines"), "{shown:?}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("mch_")).count(), 5, "{stdout}");
+    assert!(!stdout.contains("fetched"), "progress must not reach stdout: {stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fake_command_serves_until_stopped() {
     let mut child = Command::new(BIN)
         .args(["fake", "--port", "0"])

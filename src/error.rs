@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "jwt")]
 use crate::m2m::VerifyError;
 
 /// Result alias used throughout the crate.
@@ -64,6 +65,8 @@ pub enum Error {
     },
     /// An M2M token was rejected by [`M2mVerifier`](crate::M2mVerifier): the
     /// [`VerifyError`] says why (expired, bad signature, unknown key, ...).
+    /// (Feature `jwt`.)
+    #[cfg(feature = "jwt")]
     #[error("M2M token rejected: {0}")]
     Verify(VerifyError),
     /// An [`M2mTokenSource`](crate::M2mTokenSource) could not mint a token.
@@ -100,7 +103,9 @@ impl Error {
         match self {
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::Transport(e) | Error::Timeout(e) => e.status(),
-            Error::InvalidInput { .. } | Error::Verify(_) => None,
+            Error::InvalidInput { .. } => None,
+            #[cfg(feature = "jwt")]
+            Error::Verify(_) => None,
             Error::TokenRefresh(inner) => inner.status(),
         }
     }
@@ -132,7 +137,8 @@ impl Error {
         }
     }
 
-    /// Why an M2M token was rejected, when that is the error.
+    /// Why an M2M token was rejected, when that is the error. (Feature `jwt`.)
+    #[cfg(feature = "jwt")]
     pub fn verify_error(&self) -> Option<&VerifyError> {
         match self {
             Error::Verify(reason) => Some(reason),

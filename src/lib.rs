@@ -28,10 +28,14 @@ pub use config::{
     ClerkConfig, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
 };
 pub use error::{ApiError, Error, Result};
+#[cfg(feature = "jwt")]
 pub use m2m::{
-    bearer_token, Clock, CreateM2mTokenRequest, ListM2mTokensParams, M2m, M2mTokenSource,
-    M2mTokenSourceBuilder, M2mVerifier, M2mVerifierBuilder, SystemClock, TokenFormat, VerifiedM2mToken,
-    VerifyError, DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY, DEFAULT_REFRESH_MARGIN, MAX_M2M_TOKENS_PAGE,
+    bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
+    DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY,
+};
+pub use m2m::{
+    Clock, CreateM2mTokenRequest, ListM2mTokensParams, M2m, M2mTokenSource, M2mTokenSourceBuilder,
+    SystemClock, TokenFormat, DEFAULT_REFRESH_MARGIN, MAX_M2M_TOKENS_PAGE,
 };
 pub use machines::{
     CreateMachineRequest, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, Machines,

@@ -68,6 +68,7 @@ impl Transport {
 
     /// The headers sent with every request, for the few hand-written requests
     /// that do not go through a generated builder (`GET /jwks`).
+    #[cfg(feature = "jwt")]
     pub(crate) fn headers(&self) -> &HeaderMap {
         &self.headers
     }

@@ -1,6 +1,7 @@
 //! `M2mVerifier`: local RS256 verification against a JWKS served by httpmock
 //! or an offline PEM key, with RSA keys generated here; opaque tokens through
 //! Clerk's verify endpoint.
+#![cfg(all(feature = "mock", feature = "jwt"))]
 #![cfg(feature = "mock")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

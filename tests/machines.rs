@@ -1,5 +1,6 @@
 //! The nine Machines operations against httpmock: request shape, decoded
 //! success bodies, and every error status the spec lists for each.
+#![cfg(feature = "mock")]
 
 mod common;
 

@@ -1,14 +1,17 @@
 //! Machine-to-machine (M2M) tokens: the four API operations ([`M2m`]), a
-//! caching token source for the calling side ([`M2mTokenSource`]) and a
-//! verifier for the called side ([`M2mVerifier`]).
+//! caching token source for the calling side ([`M2mTokenSource`]) and, with
+//! the `jwt` feature, a verifier for the called side (`M2mVerifier`).
 
+#[cfg(feature = "jwt")]
 mod jwks;
 mod ops;
 mod source;
+#[cfg(feature = "jwt")]
 mod verify;
 
 pub use ops::{CreateM2mTokenRequest, ListM2mTokensParams, M2m, MAX_M2M_TOKENS_PAGE};
 pub use source::{M2mTokenSource, M2mTokenSourceBuilder, DEFAULT_REFRESH_MARGIN};
+#[cfg(feature = "jwt")]
 pub use verify::{
     bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
     DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY,
@@ -82,6 +85,7 @@ pub(crate) fn is_token_id(value: &str) -> bool {
 }
 
 /// A timestamp in milliseconds since the epoch (as Clerk sends them, `f64`) as a time.
+#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
 pub(crate) fn millis_to_time(millis: f64) -> Option<SystemTime> {
     if !millis.is_finite() || !(0.0..=1e17).contains(&millis) {
         return None;
@@ -90,6 +94,7 @@ pub(crate) fn millis_to_time(millis: f64) -> Option<SystemTime> {
 }
 
 /// A timestamp in seconds since the epoch (JWT `exp`/`nbf`) as a time.
+#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
 pub(crate) fn seconds_to_time(seconds: f64) -> Option<SystemTime> {
     if !seconds.is_finite() || !(0.0..=1e14).contains(&seconds) {
         return None;

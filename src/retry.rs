@@ -12,6 +12,7 @@ use backon::{ExponentialBuilder, Retryable};
 use progenitor_client::OperationInfo;
 use reqwest::{Method, StatusCode};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Default number of attempts, the first one included.
@@ -223,17 +224,34 @@ pub(crate) async fn execute(
         || READ_ONLY_POSTS.contains(&info.operation_id);
     let may_resend = idempotent || config.retry_non_idempotent_posts;
     let started = Instant::now();
-    let attempts = AtomicU32::new(0);
     let template = request;
+    // The first attempt runs outside the backoff machinery: a request that is
+    // answered at once (the common case) costs one copy of the request and
+    // nothing more. Only a retryable outcome enters the loop below, which
+    // replays it as its first attempt.
+    let Some(copy) = template.try_clone() else {
+        return client.execute(template).await;
+    };
+    let first = match client.execute(copy).await {
+        Ok(response) if !retryable_status(response.status()) => return Ok(response),
+        Ok(response) => Attempt::Response(response),
+        Err(error) => Attempt::Failed(error),
+    };
+    let first = Mutex::new(Some(first));
+    let attempts = AtomicU32::new(0);
 
     let outcome = (|| {
-        let copy = template.try_clone();
+        let replayed = first.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let copy = if replayed.is_none() { template.try_clone() } else { None };
         let attempts = &attempts;
         async move {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            if let Some(outcome) = replayed {
+                return Err(outcome);
+            }
             let Some(copy) = copy else {
                 return Err(Attempt::Unclonable);
             };
-            attempts.fetch_add(1, Ordering::Relaxed);
             match client.execute(copy).await {
                 Ok(response) if retryable_status(response.status()) => Err(Attempt::Response(response)),
                 Ok(response) => Ok(response),

@@ -153,7 +153,7 @@ async fn too_many_requests_waits_for_retry_after_then_succeeds() {
     assert_eq!(machine.id, MACHINE_ID);
     assert_eq!(server.attempts(), 2);
     // A lower bound only: the client must not retry before `Retry-After`.
-    assert!(waited >= Duration::from_millis(950), "retried after {waited:?}");
+    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
 }
 
 #[tokio::test]

@@ -46,7 +46,9 @@ impl Shared {
 
 type App = State<Arc<Shared>>;
 
-/// The router: Clerk's paths under `/v1`.
+/// The router: Clerk's paths under `/v1`. The M2M token paths are served
+/// without the `/v1` prefix too, because that is where Clerk's JavaScript SDK
+/// (`@clerk/backend`, `skipApiVersionInUrl`) sends them.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/machines", get(list_machines).post(create_machine))
@@ -58,6 +60,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/m2m_tokens", get(list_tokens).post(create_token))
         .route("/v1/m2m_tokens/verify", post(verify_token))
         .route("/v1/m2m_tokens/{m2m_token_id}/revoke", post(revoke_token))
+        .route("/m2m_tokens", get(list_tokens).post(create_token))
+        .route("/m2m_tokens/verify", post(verify_token))
+        .route("/m2m_tokens/{m2m_token_id}/revoke", post(revoke_token))
         .route("/v1/jwks", get(jwks))
         .fallback(|| async { Failure::no_route() })
         .with_state(shared)

@@ -260,44 +260,37 @@ fn repair_query_numbers(spec: &mut Value, repairs: &mut Vec<String>) -> Result<(
     Ok(())
 }
 
-/// Repair 6: optional request-body properties lose their `default`.
-fn repair_request_defaults(spec: &mut Value, repairs: &mut Vec<String>) {
+/// Calls `edit(operation name, property name, property schema)` for every
+/// property of every JSON request body.
+fn for_each_request_property(spec: &mut Value, mut edit: impl FnMut(&str, &str, &mut Value)) {
     for (path, method, op) in operations_mut(spec) {
         let name = operation_name(&method, &path, op);
-        let Some(props) = op
+        let props = op
             .pointer_mut("/requestBody/content/application~1json/schema/properties")
-            .and_then(Value::as_object_mut)
-        else {
-            continue;
-        };
-        for (prop, schema) in props.iter_mut() {
-            if let Some(schema) = schema.as_object_mut() {
-                if schema.remove("default").is_some() {
-                    repairs
-                        .push(format!("{name}: request property {prop} no longer has a client-side default"));
-                }
-            }
+            .and_then(Value::as_object_mut);
+        for (prop, schema) in props.into_iter().flatten() {
+            edit(&name, prop, schema);
         }
     }
 }
 
+/// Repair 6: optional request-body properties lose their `default`.
+fn repair_request_defaults(spec: &mut Value, repairs: &mut Vec<String>) {
+    for_each_request_property(spec, |name, prop, schema| {
+        if schema.as_object_mut().and_then(|s| s.remove("default")).is_some() {
+            repairs.push(format!("{name}: request property {prop} no longer has a client-side default"));
+        }
+    });
+}
+
 /// Repair 4, second half: numeric request-body properties become integers.
 fn repair_request_numbers(spec: &mut Value, repairs: &mut Vec<String>) {
-    for (path, method, op) in operations_mut(spec) {
-        let name = operation_name(&method, &path, op);
-        let Some(props) = op
-            .pointer_mut("/requestBody/content/application~1json/schema/properties")
-            .and_then(Value::as_object_mut)
-        else {
-            continue;
-        };
-        for (prop, schema) in props.iter_mut() {
-            if let Some(kind) = schema.get_mut("type").filter(|k| k.as_str() == Some("number")) {
-                *kind = json!("integer");
-                repairs.push(format!("{name}: request property {prop} is now an integer"));
-            }
+    for_each_request_property(spec, |name, prop, schema| {
+        if let Some(kind) = schema.get_mut("type").filter(|k| k.as_str() == Some("number")) {
+            *kind = json!("integer");
+            repairs.push(format!("{name}: request property {prop} is now an integer"));
         }
-    }
+    });
 }
 
 /// Repair 5: secret response and request-body properties point at [`SECRET_SCHEMA`].

@@ -276,7 +276,7 @@ mod floor {
             let mut auth = HeaderValue::try_from(format!("Bearer {key}")).unwrap();
             auth.set_sensitive(true);
             headers.insert(AUTHORIZATION, auth);
-            headers.insert("clerk-api-version", HeaderValue::from_static(clerk_machines::SPEC_VERSION));
+            headers.insert("clerk-api-version", HeaderValue::from_static(clerk_machines::spec::VERSION));
             headers.insert(USER_AGENT, HeaderValue::from_static(clerk_machines::DEFAULT_USER_AGENT));
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             let http = reqwest::Client::builder()

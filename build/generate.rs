@@ -98,8 +98,8 @@ pub fn write_all(
         prepared.version,
         prepared.operations.len()
     );
-    for (id, method, path) in &prepared.operations {
-        let _ = writeln!(log, "  {id}: {method} {path}");
+    for op in &prepared.operations {
+        let _ = writeln!(log, "  {}: {} {} {:?}", op.id, op.method, op.path, op.statuses);
     }
     log.push_str("repairs:\n");
     for repair in &prepared.repairs {
@@ -157,20 +157,26 @@ fn format_tokens(tokens: proc_macro2::TokenStream, what: &str) -> Result<String,
     Ok(prettyplease::unparse(&file))
 }
 
+/// `spec_info.rs`: the constants of `clerk_machines::spec`.
 fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
     let operations: String = prepared
         .operations
         .iter()
-        .map(|(id, method, path)| format!("    ({id:?}, {method:?}, {path:?}),\n"))
+        .map(|op| {
+            format!(
+                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, tags: &{:?}, statuses: &{:?} }},\n",
+                op.id, op.method, op.path, op.tags, op.statuses
+            )
+        })
         .collect();
     let file_name = spec_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     format!(
         "/// `info.version` of the spec the client was generated from; sent as `Clerk-API-Version`.\n\
-         pub const SPEC_VERSION: &str = {version:?};\n\
+         pub const VERSION: &str = {version:?};\n\
          /// File name of the spec the client was generated from.\n\
-         pub const SPEC_FILE: &str = {file_name:?};\n\
-         /// `(operationId, method, path)` of every generated operation.\n\
-         pub const OPERATIONS: &[(&str, &str, &str)] = &[\n{operations}];\n",
+         pub const FILE: &str = {file_name:?};\n\
+         /// Every operation the client was generated with, in the spec's order.\n\
+         pub const OPERATIONS: &[Operation] = &[\n{operations}];\n",
         version = prepared.version,
     )
 }

@@ -53,14 +53,29 @@ const SECRET_PROPERTIES: &[&str] = &["secret_key", "secret", "token"];
 const ERRORS_SCHEMA: &str = "ClerkErrors";
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
+/// One operation kept for generation.
+pub struct SelectedOperation {
+    /// `operationId`.
+    pub id: String,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path template, as in the spec (`/machines/{machine_id}`).
+    pub path: String,
+    /// The operation's tags.
+    pub tags: Vec<String>,
+    /// The response statuses the spec documents, in ascending order
+    /// (ranges such as `4XX` and `default` are left out).
+    pub statuses: Vec<u16>,
+}
+
 /// The spec reduced to the selected operations and repaired, ready for progenitor.
 pub struct Prepared {
     /// The repaired spec.
     pub spec: openapiv3::OpenAPI,
     /// `info.version`, sent as `Clerk-API-Version`.
     pub version: String,
-    /// `(operationId, METHOD, path)` of every selected operation.
-    pub operations: Vec<(String, String, String)>,
+    /// Every selected operation.
+    pub operations: Vec<SelectedOperation>,
     /// One line per repair made, for the build log.
     pub repairs: Vec<String>,
     /// Wall-clock milliseconds of the phases of [`prepare`], for the build log.
@@ -127,7 +142,7 @@ fn operation_name(method: &str, path: &str, op: &Value) -> String {
 }
 
 /// Repair 1: keep only operations tagged with a selected tag.
-fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, String> {
+fn select_operations(spec: &mut Value) -> Result<Vec<SelectedOperation>, String> {
     let paths = spec.get_mut("paths").and_then(Value::as_object_mut).ok_or("the spec has no paths object")?;
     let mut selected = Vec::new();
     for (path, item) in paths.iter_mut() {
@@ -140,8 +155,7 @@ fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, 
                 tags.iter().any(|t| t.as_str().is_some_and(|t| SELECTED_TAGS.contains(&t)))
             });
             if tagged {
-                let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default();
-                selected.push((id.to_owned(), key.to_uppercase(), path.clone()));
+                selected.push(describe(key, path, op));
             }
             tagged
         });
@@ -152,13 +166,40 @@ fn select_operations(spec: &mut Value) -> Result<Vec<(String, String, String)>, 
     if selected.is_empty() {
         return Err(format!("no operation is tagged with any of {SELECTED_TAGS:?}"));
     }
-    if let Some((_, method, path)) = selected.iter().find(|(id, _, _)| id.is_empty()) {
-        return Err(format!("operation {method} {path} has no operationId"));
+    if let Some(op) = selected.iter().find(|op| op.id.is_empty()) {
+        return Err(format!("operation {} {} has no operationId", op.method, op.path));
     }
     if let Some(tags) = spec.get_mut("tags").and_then(Value::as_array_mut) {
         tags.retain(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| SELECTED_TAGS.contains(&n)));
     }
     Ok(selected)
+}
+
+/// What the build records of a selected operation.
+fn describe(method: &str, path: &str, op: &Value) -> SelectedOperation {
+    let strings = |value: Option<&Value>| -> Vec<String> {
+        value
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut statuses: Vec<u16> = op
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|responses| responses.keys())
+        .filter_map(|status| status.parse().ok())
+        .collect();
+    statuses.sort_unstable();
+    SelectedOperation {
+        id: op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        method: method.to_uppercase(),
+        path: path.to_owned(),
+        tags: strings(op.get("tags")),
+        statuses,
+    }
 }
 
 /// Repair 7: keep only `application/json` where several media types are offered.

@@ -23,7 +23,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// let config = ClerkConfig::default()
 ///     .base_url("http://127.0.0.1:8080/v1")
 ///     .request_timeout(Duration::from_secs(5));
-/// assert_eq!(config.api_version_value(), clerk_machines::SPEC_VERSION);
+/// assert_eq!(config.api_version_value(), clerk_machines::spec::VERSION);
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -57,7 +57,7 @@ impl Default for ClerkConfig {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.to_owned(),
-            api_version: crate::SPEC_VERSION.to_owned(),
+            api_version: crate::spec::VERSION.to_owned(),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -74,7 +74,7 @@ impl ClerkConfig {
         self
     }
 
-    /// The `Clerk-API-Version` to request (default: the vendored spec's version, [`SPEC_VERSION`](crate::SPEC_VERSION)).
+    /// The `Clerk-API-Version` to request (default: the version of the spec the client was generated from, [`spec::VERSION`](crate::spec::VERSION)).
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = version.into();
         self

@@ -11,6 +11,7 @@ mod machines;
 mod pagination;
 mod retry;
 mod secret;
+pub mod spec;
 mod transport;
 mod validate;
 
@@ -46,13 +47,10 @@ pub use retry::{
     RetryConfig, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_TIME,
 };
 pub use secret::SecretString;
+pub use transport::{send, ErrorBody};
 pub use validate::{
     MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_NAME_CHARS, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,
 };
 
-mod spec_info {
-    include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
-}
-pub use spec_info::{OPERATIONS, SPEC_FILE, SPEC_VERSION};
 #[cfg(feature = "fake")]
 pub mod fake;

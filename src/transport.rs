@@ -123,11 +123,29 @@ impl ClientHooks<Transport> for Client {
     }
 }
 
-/// Runs one generated `send()` future and returns its value or a typed [`Error`].
-pub(crate) async fn send<T, F>(call: F) -> Result<T>
+/// Runs a call built with the generated client and returns its body, or a
+/// typed [`Error`] exactly as the crate's own operations do.
+///
+/// This is how an operation the crate does not wrap yet (one a newer spec
+/// added, say) is called with the crate's error handling: build it with
+/// [`Clerk::raw`](crate::Clerk::raw), pass its `send()` future here. The
+/// request already takes the client's path (headers, retries, tracing);
+/// `send` adds the conversion of Clerk's error bodies into [`Error::Api`]
+/// (code, message, trace id) and of malformed bodies into [`Error::Decode`].
+///
+/// ```no_run
+/// # async fn demo(clerk: clerk_machines::Clerk) -> Result<(), clerk_machines::Error> {
+/// // Any generated builder works the same way, including ones a newer spec adds.
+/// let call = clerk.raw().get_machine().machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").send();
+/// let machine = clerk_machines::send(call).await?;
+/// println!("{}", machine.name);
+/// # Ok(()) }
+/// ```
+pub async fn send<T, E, F>(call: F) -> Result<T>
 where
     T: DeserializeOwned,
-    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<types::ClerkErrors>>>,
+    E: ErrorBody,
+    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
     let (result, meta) = LAST_RESPONSE
         .scope(RefCell::new(None), async {
@@ -137,15 +155,42 @@ where
         .await;
     match result {
         Ok(value) => Ok(value.into_inner()),
-        Err(error) => convert::<T>(error, meta).await,
+        Err(error) => convert::<T, E>(error, meta).await,
     }
+}
+
+/// An error body type of the generated client that [`send`] can turn into
+/// [`Error::Api`]: Clerk's `ClerkErrors` (every documented error body, after
+/// the build's repairs), or `()` for an operation that documents none.
+pub trait ErrorBody: sealed::Sealed {
+    /// Clerk's error entries and trace id.
+    #[doc(hidden)]
+    fn into_parts(self) -> (Vec<ApiError>, Option<String>);
+}
+
+impl ErrorBody for types::ClerkErrors {
+    fn into_parts(self) -> (Vec<ApiError>, Option<String>) {
+        (self.errors.into_iter().map(from_generated).collect(), self.clerk_trace_id)
+    }
+}
+
+impl ErrorBody for () {
+    fn into_parts(self) -> (Vec<ApiError>, Option<String>) {
+        (Vec::new(), None)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::api::types::ClerkErrors {}
+    impl Sealed for () {}
 }
 
 /// Converts an error of the generated client. A success status the spec did
 /// not list (for example `200` where `201` is documented) is decoded as `T`
 /// rather than reported as an error, hence the `Ok` arm.
-async fn convert<T: DeserializeOwned>(
-    error: progenitor_client::Error<types::ClerkErrors>,
+async fn convert<T: DeserializeOwned, E: ErrorBody>(
+    error: progenitor_client::Error<E>,
     meta: Option<ResponseMeta>,
 ) -> std::result::Result<T, Error> {
     use progenitor_client::Error as Gen;
@@ -158,13 +203,8 @@ async fn convert<T: DeserializeOwned>(
         Gen::ErrorResponse(value) => {
             let status = value.status();
             let headers = value.headers().clone();
-            let body = value.into_inner();
-            api_error(
-                status,
-                &headers,
-                body.errors.into_iter().map(from_generated).collect(),
-                body.clerk_trace_id,
-            )
+            let (errors, trace_id) = value.into_inner().into_parts();
+            api_error(status, &headers, errors, trace_id)
         }
         Gen::InvalidResponsePayload(body, _) => match meta {
             Some(meta) if !meta.status.is_success() => error_from_body(meta.status, &meta.headers, &body),

@@ -479,3 +479,31 @@ async fn fixed_key_and_stop_on_drop() {
     }
     assert!(stopped, "dropping the fake stops it");
 }
+
+#[tokio::test]
+async fn every_operation_of_the_spec_is_served_or_named_as_not_implemented() {
+    // A spec newer than the fake adds operations the fake does not serve yet:
+    // those get Clerk's error body with a 501 naming the operation, never a
+    // hang, a panic or the generic 404 for unknown paths.
+    let fake = FakeClerk::start().await.unwrap();
+    let key = fake.instance_key().expose_secret().to_owned();
+    for op in clerk_machines::spec::OPERATIONS {
+        let path = op
+            .path
+            .replace("{machine_id}", "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk")
+            .replace("{other_machine_id}", "mch_2yGkLpQ7Y3rXSwtU24CzTk9I7Em")
+            .replace("{m2m_token_id}", "mt_0123456789abcdef0123456789abcdef");
+        let body = matches!(op.method, "POST" | "PATCH" | "PUT").then(|| json!({}));
+        let (status, _, answer) = raw(&fake, op.method, &path, Some(&key), body).await;
+        let long_message = answer["errors"][0]["long_message"].as_str().unwrap_or_default();
+        assert_ne!(long_message, "The requested resource could not be found.", "{} has no route", op.id);
+        if status == 501 {
+            assert_eq!(answer["errors"][0]["code"], "fake_not_implemented");
+            assert!(long_message.contains(op.id), "{long_message}");
+            println!("the fake does not implement {} yet", op.id);
+        }
+    }
+    // A path in no spec still gets Clerk's 404.
+    let (status, _, answer) = raw(&fake, "GET", "/nothing/here", Some(&key), None).await;
+    assert_eq!((status, answer["errors"][0]["code"].as_str()), (404, Some("resource_not_found")));
+}

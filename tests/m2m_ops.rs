@@ -6,7 +6,6 @@
 use clerk_machines::mock::MockServerExt;
 use clerk_machines::{
     types, Clerk, ClerkConfig, Error, KeyKind, ListM2mTokensParams, TokenFormat, DEFAULT_USER_AGENT,
-    SPEC_VERSION,
 };
 use futures::TryStreamExt;
 use httpmock::MockServer;
@@ -94,7 +93,7 @@ fn create_token_sends_only_the_given_fields_with_the_machine_key() {
             .into_inner()
             .path("/m2m_tokens")
             .header("authorization", format!("Bearer {MACHINE_KEY}"))
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT)
             .header("content-type", "application/json")
             .header_missing("api-version");
@@ -151,7 +150,7 @@ fn create_token_uses_a_per_call_machine_key_on_an_instance_client() {
     let mock = server.create_m2m_token(|when, then| {
         when.into_inner()
             .header("authorization", "Bearer ak_per_call")
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT);
         then.created(&typed(token_json(Some("mt_secret_abc"))));
     });
@@ -246,7 +245,7 @@ fn list_tokens_sends_subject_filters_and_paging() {
             .into_inner()
             .path("/m2m_tokens")
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT);
         then.ok(&list_json(2, 12.0));
     });
@@ -359,7 +358,7 @@ fn revoke_token_posts_the_reason_to_the_token_path() {
             .into_inner()
             .path(format!("/m2m_tokens/{TOKEN_ID}/revoke"))
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT);
         let mut revoked = token_json(None);
         revoked["revoked"] = json!(true);
@@ -421,7 +420,7 @@ fn verify_token_posts_the_token() {
             .into_inner()
             .path("/m2m_tokens/verify")
             .header("authorization", format!("Bearer {MACHINE_KEY}"))
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT);
         then.ok(&typed(token_json(None)));
     });

@@ -9,7 +9,6 @@ use base64::Engine as _;
 use clerk_machines::mock::MockServerExt;
 use clerk_machines::{
     types, Clerk, ClerkConfig, Clock, Error, M2mVerifier, TokenFormat, VerifyError, DEFAULT_USER_AGENT,
-    SPEC_VERSION,
 };
 use httpmock::{Method, MockServer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -102,7 +101,7 @@ fn jwks_mock<'a>(server: &'a MockServer, keys: &[&TestKey]) -> httpmock::Mock<'a
         when.method(Method::GET)
             .path("/jwks")
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
-            .header("clerk-api-version", SPEC_VERSION)
+            .header("clerk-api-version", clerk_machines::spec::VERSION)
             .header("user-agent", DEFAULT_USER_AGENT);
         then.status(200).header("content-type", "application/json").json_body(body);
     })

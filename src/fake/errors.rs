@@ -78,6 +78,19 @@ impl Failure {
         )
     }
 
+    /// 501: an operation of the spec the fake does not implement yet.
+    pub(crate) fn not_implemented(id: &str, method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "fake_not_implemented",
+            "not implemented by the fake",
+            format!(
+                "The fake Clerk does not implement {id} ({method} {path}) yet: the spec the client was \
+                 generated from has it, the fake predates it. Call it against Clerk, or teach the fake."
+            ),
+        )
+    }
+
     /// 409: the machine scope exists already.
     pub(crate) fn conflict(long_message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "duplicate_record", "duplicate record", long_message)
@@ -120,25 +133,46 @@ impl Failure {
         )
     }
 
-    /// The body Clerk sends: `{"errors":[...],"clerk_trace_id":...}`, as the generated `ClerkErrors`.
-    pub(crate) fn body(&self, trace_id: &str) -> types::ClerkErrors {
-        types::ClerkErrors {
-            clerk_trace_id: Some(trace_id.to_owned()),
-            errors: vec![types::ClerkError {
-                code: self.code.to_owned(),
-                long_message: self.long_message.clone(),
-                message: self.message.clone(),
-                meta: self.meta.clone(),
-            }],
-            meta: Map::new(),
-        }
+    /// The body Clerk sends: `{"errors":[...],"clerk_trace_id":...}`, built
+    /// with the generated `ClerkErrors` so that its shape is the spec's.
+    pub(crate) fn body(&self, trace_id: &str) -> Outcome<types::ClerkErrors> {
+        let entry = types::ClerkError::builder()
+            .code(self.code)
+            .long_message(self.long_message.clone())
+            .message(self.message.clone())
+            .meta(self.meta.clone());
+        types::ClerkErrors::builder()
+            .clerk_trace_id(Some(trace_id.to_owned()))
+            .errors(vec![entry.try_into().map_err(unbuildable)?])
+            .try_into()
+            .map_err(unbuildable)
     }
+}
+
+/// The failure for an error body the generated builders refuse: the spec
+/// made a field of `ClerkErrors` required that the fake does not set.
+fn unbuildable(e: types::error::ConversionError) -> Failure {
+    Failure::internal(format!(
+        "the fake cannot build Clerk's error body: {e} (the spec requires a field the fake does not know yet)"
+    ))
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let trace_id = super::state::random_hex(32);
-        let mut response = (self.status, axum::Json(self.body(&trace_id))).into_response();
+        let mut response = match self.body(&trace_id) {
+            Ok(body) => (self.status, axum::Json(body)).into_response(),
+            // Still Clerk's error shape, written by hand, naming what went wrong.
+            Err(failure) => {
+                let entry = serde_json::json!({
+                    "code": failure.code,
+                    "message": failure.message,
+                    "long_message": failure.long_message,
+                });
+                let body = serde_json::json!({ "errors": [entry], "clerk_trace_id": trace_id });
+                (failure.status, axum::Json(body)).into_response()
+            }
+        };
         if let Ok(value) = HeaderValue::from_str(&trace_id) {
             response.headers_mut().insert("clerk-trace-id", value);
         }

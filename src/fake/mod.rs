@@ -11,6 +11,10 @@
 //! built from the crate's generated types, so their shapes are the spec's;
 //! `conformance/proxy-test.sh` checks every operation with Prism.
 //!
+//! An operation of the spec the client was generated from that the fake does
+//! not implement (a newer spec added it) is answered with a `501` in Clerk's
+//! error shape, code `fake_not_implemented`, naming the operation.
+//!
 //! State lives in memory and is lost when the fake stops; it stops when dropped.
 //!
 //! ```no_run

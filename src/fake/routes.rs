@@ -6,7 +6,7 @@ use super::state::{self, Caller, Clock, MachineQuery, Minted, Model, NewToken, T
 use crate::api::types;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
+use axum::http::{header::AUTHORIZATION, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -64,8 +64,37 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/m2m_tokens/verify", post(verify_token))
         .route("/m2m_tokens/{m2m_token_id}/revoke", post(revoke_token))
         .route("/v1/jwks", get(jwks))
-        .fallback(|| async { Failure::no_route() })
+        .fallback(unserved)
         .with_state(shared)
+}
+
+/// Requests no route serves: an operation of the spec the fake does not
+/// implement yet (a new spec added it) gets a 501 naming it; anything else
+/// Clerk's 404.
+async fn unserved(method: Method, uri: Uri) -> Failure {
+    let path = uri.path();
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    match crate::spec::OPERATIONS
+        .iter()
+        .find(|op| op.method == method.as_str() && matches_template(op.path, path))
+    {
+        Some(op) => Failure::not_implemented(op.id, op.method, op.path),
+        None => Failure::no_route(),
+    }
+}
+
+/// `true` when `path` fits the spec's path `template` (`/machines/{machine_id}`).
+fn matches_template(template: &str, path: &str) -> bool {
+    let mut template = template.split('/');
+    let mut path = path.split('/');
+    loop {
+        match (template.next(), path.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => {}
+            (Some(t), Some(p)) if t == p => {}
+            _ => return false,
+        }
+    }
 }
 
 fn reply<T: Serialize>(status: StatusCode, outcome: Outcome<T>) -> Response {
@@ -472,5 +501,21 @@ async fn jwks(State(app): App, headers: HeaderMap) -> Response {
     match jwt::signer().await {
         Ok(signer) => (StatusCode::OK, Json(signer.jwks())).into_response(),
         Err(failure) => failure.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_templates_match_whole_segments() {
+        let template = "/machines/{machine_id}/scopes/{other_machine_id}";
+        assert!(matches_template(template, "/machines/mch_1/scopes/mch_2"));
+        assert!(!matches_template(template, "/machines/mch_1/scopes/"));
+        assert!(!matches_template(template, "/machines/mch_1/scopes"));
+        assert!(!matches_template(template, "/machines/mch_1/scopes/mch_2/x"));
+        assert!(!matches_template(template, "/machines/mch_1/scope/mch_2"));
+        assert!(matches_template("/machines", "/machines"));
     }
 }

@@ -250,15 +250,16 @@ impl Model {
     }
 
     fn without_scopes(&self, m: &MachineRec) -> Outcome<types::MachineWithoutScopedMachines> {
-        Ok(types::MachineWithoutScopedMachines {
-            created_at: m.created_at,
-            default_token_ttl: m.default_token_ttl,
-            id: m.id.clone(),
-            instance_id: self.instance_id.clone(),
-            name: m.name.clone(),
-            object: types::MachineWithoutScopedMachinesObject::Machine,
-            updated_at: m.updated_at,
-        })
+        types::MachineWithoutScopedMachines::builder()
+            .created_at(m.created_at)
+            .default_token_ttl(m.default_token_ttl)
+            .id(m.id.clone())
+            .instance_id(self.instance_id.clone())
+            .name(m.name.clone())
+            .object("machine")
+            .updated_at(m.updated_at)
+            .try_into()
+            .map_err(unbuildable("MachineWithoutScopedMachines"))
     }
 
     fn scoped_views(&self, m: &MachineRec) -> Outcome<Vec<types::MachineWithoutScopedMachines>> {
@@ -270,16 +271,17 @@ impl Model {
     }
 
     fn view(&self, m: &MachineRec) -> Outcome<types::Machine> {
-        Ok(types::Machine {
-            created_at: m.created_at,
-            default_token_ttl: m.default_token_ttl,
-            id: m.id.clone(),
-            instance_id: self.instance_id.clone(),
-            name: m.name.clone(),
-            object: types::MachineObject::Machine,
-            scoped_machines: self.scoped_views(m)?,
-            updated_at: m.updated_at,
-        })
+        types::Machine::builder()
+            .created_at(m.created_at)
+            .default_token_ttl(m.default_token_ttl)
+            .id(m.id.clone())
+            .instance_id(self.instance_id.clone())
+            .name(m.name.clone())
+            .object("machine")
+            .scoped_machines(self.scoped_views(m)?)
+            .updated_at(m.updated_at)
+            .try_into()
+            .map_err(unbuildable("Machine"))
     }
 
     // ---- Machines -------------------------------------------------------
@@ -304,9 +306,17 @@ impl Model {
             found.reverse();
         }
         let total = found.len();
-        let data =
-            found.into_iter().skip(q.offset).take(q.limit).map(|m| self.view(m)).collect::<Outcome<_>>()?;
-        Ok(types::ListMachinesResponse { data, total_count: i64::try_from(total).unwrap_or(i64::MAX) })
+        let data = found
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit)
+            .map(|m| self.view(m))
+            .collect::<Outcome<Vec<_>>>()?;
+        types::ListMachinesResponse::builder()
+            .data(data)
+            .total_count(i64::try_from(total).unwrap_or(i64::MAX))
+            .try_into()
+            .map_err(unbuildable("ListMachinesResponse"))
     }
 
     /// CreateMachine.
@@ -358,17 +368,18 @@ impl Model {
         self.keys.insert(secret_key.clone(), KeyRec { machine_id: id.clone(), expires_at: None });
         let view = self.view(&rec)?;
         self.machines.insert(id, rec);
-        Ok(types::CreateMachineResponse {
-            created_at: view.created_at,
-            default_token_ttl: view.default_token_ttl,
-            id: view.id,
-            instance_id: view.instance_id,
-            name: view.name,
-            object: types::CreateMachineResponseObject::Machine,
-            scoped_machines: view.scoped_machines,
-            secret_key: secret_key.into(),
-            updated_at: view.updated_at,
-        })
+        types::CreateMachineResponse::builder()
+            .created_at(view.created_at)
+            .default_token_ttl(view.default_token_ttl)
+            .id(view.id)
+            .instance_id(view.instance_id)
+            .name(view.name)
+            .object("machine")
+            .scoped_machines(view.scoped_machines)
+            .secret_key(secret_key)
+            .updated_at(view.updated_at)
+            .try_into()
+            .map_err(unbuildable("CreateMachineResponse"))
     }
 
     /// GetMachine.
@@ -415,20 +426,22 @@ impl Model {
                 self.token_secrets.remove(&token.token);
             }
         }
-        Ok(types::DeleteMachineResponse {
-            deleted: true,
-            id: rec.id,
-            object: types::DeleteMachineResponseObject::Machine,
-        })
+        types::DeleteMachineResponse::builder()
+            .deleted(true)
+            .id(rec.id)
+            .object("machine")
+            .try_into()
+            .map_err(unbuildable("DeleteMachineResponse"))
     }
 
     /// GetMachineSecretKey.
     pub(crate) fn secret_key(&self, id: &str) -> Outcome<types::GetMachineSecretKeyResponse> {
         let rec = self.machine(id)?;
-        Ok(types::GetMachineSecretKeyResponse {
-            object: types::GetMachineSecretKeyResponseObject::MachineSecretKey,
-            secret: rec.secret_key.clone().into(),
-        })
+        types::GetMachineSecretKeyResponse::builder()
+            .object("machine_secret_key")
+            .secret(rec.secret_key.clone())
+            .try_into()
+            .map_err(unbuildable("GetMachineSecretKeyResponse"))
     }
 
     /// RotateMachineSecretKey: the previous keys stay valid for `previous_token_ttl` seconds.
@@ -454,10 +467,11 @@ impl Model {
         let rec = self.machine_mut(id)?;
         rec.secret_key = secret_key.clone();
         rec.updated_at = now;
-        Ok(types::RotateMachineSecretKeyResponse {
-            object: types::RotateMachineSecretKeyResponseObject::MachineSecretKey,
-            secret: secret_key.into(),
-        })
+        types::RotateMachineSecretKeyResponse::builder()
+            .object("machine_secret_key")
+            .secret(secret_key)
+            .try_into()
+            .map_err(unbuildable("RotateMachineSecretKeyResponse"))
     }
 
     /// CreateMachineScope.
@@ -475,12 +489,13 @@ impl Model {
             ));
         }
         rec.scopes.push((to.to_owned(), now));
-        Ok(types::MachineScope {
-            created_at: now,
-            from_machine_id: from.to_owned(),
-            object: types::MachineScopeObject::MachineScope,
-            to_machine_id: to.to_owned(),
-        })
+        types::MachineScope::builder()
+            .created_at(now)
+            .from_machine_id(from)
+            .object("machine_scope")
+            .to_machine_id(to)
+            .try_into()
+            .map_err(unbuildable("MachineScope"))
     }
 
     /// DeleteMachineScope.
@@ -495,12 +510,13 @@ impl Model {
         if rec.scopes.len() == before {
             return Err(Failure::not_found("machine scope"));
         }
-        Ok(types::DeleteMachineScopeResponse {
-            deleted: true,
-            from_machine_id: from.to_owned(),
-            object: types::DeleteMachineScopeResponseObject::MachineScope,
-            to_machine_id: to.to_owned(),
-        })
+        types::DeleteMachineScopeResponse::builder()
+            .deleted(true)
+            .from_machine_id(from)
+            .object("machine_scope")
+            .to_machine_id(to)
+            .try_into()
+            .map_err(unbuildable("DeleteMachineScopeResponse"))
     }
 
     // ---- M2M tokens -----------------------------------------------------
@@ -613,8 +629,12 @@ impl Model {
             .skip(q.offset)
             .take(q.limit)
             .map(|t| self.token_view(t, now, false).into_typed())
-            .collect::<Outcome<_>>()?;
-        Ok(types::GetM2mTokensResponse { m2m_tokens, total_count: total as f64 })
+            .collect::<Outcome<Vec<types::GetM2mTokensResponseM2mTokensItem>>>()?;
+        types::GetM2mTokensResponse::builder()
+            .m2m_tokens(m2m_tokens)
+            .total_count(total as f64)
+            .try_into()
+            .map_err(unbuildable("GetM2mTokensResponse"))
     }
 
     /// revokeM2MToken.
@@ -692,6 +712,16 @@ pub(crate) enum Minted {
     Opaque(TokenView),
     /// A JWT still to be signed.
     Jwt(JwtPlan),
+}
+
+/// The failure for a response the fake cannot build from the generated
+/// type's builder: the spec made a field required that the fake does not set.
+fn unbuildable(what: &'static str) -> impl FnOnce(types::error::ConversionError) -> Failure {
+    move |e| {
+        Failure::internal(format!(
+            "the fake cannot build a {what} response: {e} (the spec requires a field the fake does not know yet)"
+        ))
+    }
 }
 
 fn check_name(name: &str) -> Outcome<()> {

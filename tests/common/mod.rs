@@ -24,7 +24,7 @@ pub fn client(server: &httpmock::MockServer) -> Clerk {
 /// Adds the headers every request must carry, and the one it must not.
 pub fn with_headers(when: httpmock::When) -> httpmock::When {
     when.header("authorization", format!("Bearer {SECRET_KEY}"))
-        .header("clerk-api-version", clerk_machines::SPEC_VERSION)
+        .header("clerk-api-version", clerk_machines::spec::VERSION)
         .header("user-agent", clerk_machines::DEFAULT_USER_AGENT)
         .header_missing("api-version")
 }

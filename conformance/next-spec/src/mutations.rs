@@ -1,0 +1,431 @@
+//! The changes between two Clerk spec releases that the crate must survive.
+//!
+//! Each [`Mutation`] is one change of a [`Kind`] Clerk makes in practice,
+//! applied to the operations and schemas the crate wraps. A mutation fails
+//! (naming itself) when its target is missing, so the list cannot quietly
+//! stop testing something.
+
+use serde_json::{json, Value};
+
+/// What kind of spec change a mutation stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An optional property added to a response schema.
+    ResponseProperty,
+    /// An optional property added to a request body.
+    RequestProperty,
+    /// A value added to an enum a response carries.
+    ResponseEnumValue,
+    /// A value added to an enum a request sends.
+    RequestEnumValue,
+    /// A new operation under a tag the crate selects, with its own inline error schema.
+    NewOperation,
+    /// A new documented error status on an existing operation.
+    NewErrorStatus,
+    /// A response schema made stricter (`additionalProperties: false`).
+    StricterResponse,
+    /// A response schema made looser.
+    LooserResponse,
+    /// Operations under other tags that the generator could not take.
+    ForeignOperations,
+    /// A new `info.version`.
+    Version,
+}
+
+/// Every kind, for the test that checks each is exercised.
+#[cfg(test)]
+pub const ALL_KINDS: &[Kind] = &[
+    Kind::ResponseProperty,
+    Kind::RequestProperty,
+    Kind::ResponseEnumValue,
+    Kind::RequestEnumValue,
+    Kind::NewOperation,
+    Kind::NewErrorStatus,
+    Kind::StricterResponse,
+    Kind::LooserResponse,
+    Kind::ForeignOperations,
+    Kind::Version,
+];
+
+/// One change to the spec.
+pub struct Mutation {
+    /// Short name, printed by the tool.
+    pub name: &'static str,
+    /// The kind of change.
+    pub kind: Kind,
+    /// What it changes, in a sentence.
+    pub what: &'static str,
+    apply: fn(&mut Value) -> Result<(), String>,
+}
+
+/// The `info.version` the mutated spec carries.
+pub const NEXT_VERSION: &str = "2026-12-01";
+
+/// The mutations, in the order they are applied.
+pub const MUTATIONS: &[Mutation] = &[
+    Mutation {
+        name: "machine-object-property",
+        kind: Kind::ResponseProperty,
+        what: "MachineWithoutScopedMachines gains an optional object `metadata`",
+        apply: |spec| {
+            add_property(
+                spec,
+                "/components/schemas/MachineWithoutScopedMachines",
+                "metadata",
+                json!({"type": "object", "additionalProperties": true, "description": "Arbitrary metadata."}),
+            )
+        },
+    },
+    Mutation {
+        name: "machine-nullable-integer",
+        kind: Kind::ResponseProperty,
+        what: "MachineWithoutScopedMachines gains an optional nullable integer `last_used_at`",
+        apply: |spec| {
+            add_property(
+                spec,
+                "/components/schemas/MachineWithoutScopedMachines",
+                "last_used_at",
+                json!({"type": "integer", "format": "int64", "nullable": true}),
+            )
+        },
+    },
+    Mutation {
+        name: "machine-array-property",
+        kind: Kind::ResponseProperty,
+        what: "Machine (its allOf extension) gains an optional array of strings `labels`",
+        apply: |spec| {
+            add_property(
+                spec,
+                "/components/schemas/Machine/allOf/1",
+                "labels",
+                json!({"type": "array", "items": {"type": "string"}}),
+            )
+        },
+    },
+    Mutation {
+        name: "token-scalar-property",
+        kind: Kind::ResponseProperty,
+        what: "the inline createM2MToken 201 body gains an optional string `token_format`",
+        apply: |spec| {
+            add_property(
+                spec,
+                &format!("{CREATE_TOKEN}/responses/201/content/application~1json/schema"),
+                "token_format",
+                json!({"type": "string", "example": "opaque"}),
+            )
+        },
+    },
+    Mutation {
+        name: "create-machine-description",
+        kind: Kind::RequestProperty,
+        what: "the CreateMachine request body gains an optional string `description`",
+        apply: |spec| {
+            add_property(
+                spec,
+                "/paths/~1machines/post/requestBody/content/application~1json/schema",
+                "description",
+                json!({"type": "string", "maxLength": 500}),
+            )
+        },
+    },
+    Mutation {
+        name: "create-token-audience",
+        kind: Kind::RequestProperty,
+        what: "the createM2MToken request body (additionalProperties: false) gains an optional array `audience`",
+        apply: |spec| {
+            add_property(
+                spec,
+                &format!("{CREATE_TOKEN}/requestBody/content/application~1json/schema"),
+                "audience",
+                json!({"type": "array", "items": {"type": "string"}, "nullable": true}),
+            )
+        },
+    },
+    Mutation {
+        name: "machine-object-enum",
+        kind: Kind::ResponseEnumValue,
+        what: "the `object` enum of MachineWithoutScopedMachines gains `machine_v2`",
+        apply: |spec| {
+            add_enum_value(spec, "/components/schemas/MachineWithoutScopedMachines/properties/object", "machine_v2")
+        },
+    },
+    Mutation {
+        name: "token-object-enum",
+        kind: Kind::ResponseEnumValue,
+        what: "the `object` enum of the createM2MToken 201 body gains `machine_to_machine_token_v2`",
+        apply: |spec| {
+            add_enum_value(
+                spec,
+                &format!("{CREATE_TOKEN}/responses/201/content/application~1json/schema/properties/object"),
+                "machine_to_machine_token_v2",
+            )
+        },
+    },
+    Mutation {
+        name: "token-format-enum",
+        kind: Kind::RequestEnumValue,
+        what: "the createM2MToken `token_format` enum gains `paseto`",
+        apply: |spec| {
+            add_enum_value(
+                spec,
+                &format!(
+                    "{CREATE_TOKEN}/requestBody/content/application~1json/schema/properties/token_format"
+                ),
+                "paseto",
+            )
+        },
+    },
+    Mutation {
+        name: "new-machines-operation",
+        kind: Kind::NewOperation,
+        what: "GET /machines/{machine_id}/usage (GetMachineUsage, tag Machines) with an inline 404 error schema",
+        apply: |spec| {
+            let paths = object_at(spec, "/paths")?;
+            if paths.contains_key(USAGE_PATH) {
+                return Err(format!("{USAGE_PATH} exists already"));
+            }
+            paths.insert(
+                USAGE_PATH.to_owned(),
+                json!({
+                    "get": {
+                        "operationId": "GetMachineUsage",
+                        "summary": "Retrieve a machine's token usage",
+                        "tags": ["Machines"],
+                        "parameters": [{
+                            "name": "machine_id", "in": "path", "required": true,
+                            "schema": {"type": "string"}
+                        }],
+                        "responses": {
+                            "200": {
+                                "description": "200 OK",
+                                "content": {"application/json": {"schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "object": {"type": "string", "enum": ["machine_usage"]},
+                                        "machine_id": {"type": "string"},
+                                        "tokens_created": {"type": "integer", "format": "int64"},
+                                        "last_token_at": {"type": "integer", "format": "int64", "nullable": true}
+                                    },
+                                    "required": ["object", "machine_id", "tokens_created"]
+                                }}}
+                            },
+                            "404": inline_error_response("404 Not Found"),
+                        }
+                    }
+                }),
+            );
+            Ok(())
+        },
+    },
+    Mutation {
+        name: "new-error-statuses",
+        kind: Kind::NewErrorStatus,
+        what: "GetMachine documents 429 (shared ClerkErrors response); revokeM2MToken documents 409 (inline error schema)",
+        apply: |spec| {
+            let get = object_at(spec, "/paths/~1machines~1{machine_id}/get/responses")?;
+            insert_new(get, "429", json!({"$ref": "#/components/responses/ClerkErrors"}))?;
+            let revoke = object_at(spec, "/paths/~1m2m_tokens~1{m2m_token_id}~1revoke/post/responses")?;
+            insert_new(revoke, "409", inline_error_response("409 Conflict"))
+        },
+    },
+    Mutation {
+        name: "stricter-machine",
+        kind: Kind::StricterResponse,
+        what: "MachineWithoutScopedMachines and MachineScope get additionalProperties: false",
+        apply: |spec| {
+            for pointer in ["/components/schemas/MachineWithoutScopedMachines", "/components/schemas/MachineScope"] {
+                insert_new(object_at(spec, pointer)?, "additionalProperties", json!(false))?;
+            }
+            Ok(())
+        },
+    },
+    Mutation {
+        name: "looser-token-response",
+        kind: Kind::LooserResponse,
+        what: "the createM2MToken 201 body drops additionalProperties: false; DeleteMachine's body allows any",
+        apply: |spec| {
+            let created = object_at(spec, &format!("{CREATE_TOKEN}/responses/201/content/application~1json/schema"))?;
+            created
+                .remove("additionalProperties")
+                .ok_or("the createM2MToken 201 body has no additionalProperties to drop")?;
+            let deleted = object_at(spec, "/components/responses/Machine.Deleted/content/application~1json/schema")?;
+            insert_new(deleted, "additionalProperties", json!(true))
+        },
+    },
+    Mutation {
+        name: "foreign-operations",
+        kind: Kind::ForeignOperations,
+        what: "operations under a new tag that progenitor cannot take (two success schemas, two media types, no operationId)",
+        apply: |spec| {
+            let paths = object_at(spec, "/paths")?;
+            let path = "/experimental/widgets";
+            if paths.contains_key(path) {
+                return Err(format!("{path} exists already"));
+            }
+            paths.insert(
+                path.to_owned(),
+                json!({
+                    "get": {
+                        "tags": ["Experimental"],
+                        "responses": {"200": {"description": "no operationId", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+                    },
+                    "post": {
+                        "operationId": "CreateWidget",
+                        "tags": ["Experimental"],
+                        "requestBody": {"content": {
+                            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
+                            "application/x-www-form-urlencoded": {"schema": {"type": "object"}}
+                        }},
+                        "responses": {
+                            "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object", "properties": {"a": {"type": "string"}}}}}},
+                            "201": {"description": "created", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "integer"}}}}}
+                        }
+                    }
+                }),
+            );
+            Ok(())
+        },
+    },
+    Mutation {
+        name: "version",
+        kind: Kind::Version,
+        what: "info.version becomes the next release's date",
+        apply: |spec| {
+            let version = spec.pointer_mut("/info/version").ok_or("the spec has no info.version")?;
+            if version == NEXT_VERSION {
+                return Err(format!("info.version is {NEXT_VERSION} already"));
+            }
+            *version = json!(NEXT_VERSION);
+            Ok(())
+        },
+    },
+];
+
+const CREATE_TOKEN: &str = "/paths/~1m2m_tokens/post";
+const USAGE_PATH: &str = "/machines/{machine_id}/usage";
+
+/// Applies every mutation in order; fails on the first that cannot apply.
+pub fn apply_all(spec: &mut Value) -> Result<Vec<&'static Mutation>, String> {
+    MUTATIONS
+        .iter()
+        .map(|mutation| {
+            (mutation.apply)(spec).map_err(|e| format!("mutation {}: {e}", mutation.name))?;
+            Ok(mutation)
+        })
+        .collect()
+}
+
+/// The JSON object at `pointer` (RFC 6901), or an error naming the pointer.
+fn object_at<'a>(
+    spec: &'a mut Value,
+    pointer: &str,
+) -> Result<&'a mut serde_json::Map<String, Value>, String> {
+    spec.pointer_mut(pointer)
+        .ok_or_else(|| format!("nothing at {pointer}"))?
+        .as_object_mut()
+        .ok_or_else(|| format!("{pointer} is not an object"))
+}
+
+/// Inserts `key`, which must not exist yet (a mutation adds, never overwrites).
+fn insert_new(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) -> Result<(), String> {
+    if map.contains_key(key) {
+        return Err(format!("`{key}` exists already"));
+    }
+    map.insert(key.to_owned(), value);
+    Ok(())
+}
+
+/// Adds an optional property to the object schema at `pointer`.
+fn add_property(spec: &mut Value, pointer: &str, name: &str, schema: Value) -> Result<(), String> {
+    let properties = object_at(spec, pointer)?
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| format!("{pointer} has no properties"))?;
+    insert_new(properties, name, schema)
+}
+
+/// Adds `value` to the string enum at `pointer`.
+fn add_enum_value(spec: &mut Value, pointer: &str, value: &str) -> Result<(), String> {
+    let values = object_at(spec, pointer)?
+        .get_mut("enum")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| format!("{pointer} is not an enum"))?;
+    if values.iter().any(|v| v == value) {
+        return Err(format!("{pointer} has `{value}` already"));
+    }
+    values.push(json!(value));
+    Ok(())
+}
+
+/// An error response declared inline, as the M2M operations do.
+fn inline_error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {"errors": {"type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "message": {"type": "string"},
+                    "long_message": {"type": "string"},
+                    "code": {"type": "string"}
+                },
+                "required": ["message", "long_message", "code"]
+            }}},
+            "required": ["errors"]
+        }}}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn vendored_spec() -> (PathBuf, Value) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi");
+        let path = std::fs::read_dir(&dir)
+            .expect("the vendored spec directory")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+            .max()
+            .expect("a vendored spec");
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let spec = serde_yaml_ng::from_str(&text).expect("valid YAML");
+        (path, spec)
+    }
+
+    #[test]
+    fn every_mutation_applies_to_the_vendored_spec() {
+        let (path, mut spec) = vendored_spec();
+        let before = spec.clone();
+        let applied = apply_all(&mut spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(applied.len(), MUTATIONS.len());
+        assert!(MUTATIONS.len() >= 8, "the issue asks for at least eight mutations");
+        assert_ne!(spec, before);
+        assert_eq!(spec.pointer("/info/version"), Some(&json!(NEXT_VERSION)));
+        assert!(spec.pointer("/paths/~1machines~1{machine_id}~1usage/get").is_some());
+    }
+
+    #[test]
+    fn every_kind_is_exercised() {
+        for kind in ALL_KINDS {
+            assert!(MUTATIONS.iter().any(|m| m.kind == *kind), "no mutation of kind {kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_target_names_the_mutation() {
+        let mut spec = json!({"info": {"version": "1"}, "paths": {}, "components": {"schemas": {}}});
+        let error = apply_all(&mut spec).err().expect("nothing to mutate");
+        assert!(error.starts_with("mutation machine-object-property: nothing at"), "{error}");
+    }
+
+    #[test]
+    fn mutations_add_and_never_overwrite() {
+        let (_, mut spec) = vendored_spec();
+        apply_all(&mut spec).expect("first pass");
+        let error = apply_all(&mut spec).err().expect("second pass must refuse");
+        assert!(error.contains("exists already") || error.contains("already"), "{error}");
+    }
+}

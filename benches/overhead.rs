@@ -27,16 +27,16 @@
 //! Alternating batches (crate, floor, floor, crate, ...) and medians over
 //! rounds keep the comparison fair on a shared, noisy machine.
 
-#[path = "support/canned_server.rs"]
-mod canned_server;
+/// The canned HTTP server (shared with `tests/connection_reuse.rs`).
+mod support;
 
-use canned_server::MACHINE_ID;
 use clerk_machines::{types, Clerk, ClerkConfig};
 use rustix::time::{clock_gettime, ClockId};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::MACHINE_ID;
 
 const SERVER_ENV: &str = "CLERK_PERF_SERVER";
 const SECRET_KEY: &str = "sk_test_benchmark_0123456789";
@@ -193,7 +193,7 @@ fn run_server() {
         let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
         let accepts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         tokio::select! {
-            _ = canned_server::serve(listener, accepts) => {}
+            _ = support::serve(listener, accepts) => {}
             _ = tokio::time::sleep(Duration::from_secs(20 * 60)) => {}
         }
     });
@@ -277,12 +277,12 @@ mod floor {
             auth.set_sensitive(true);
             headers.insert(AUTHORIZATION, auth);
             headers.insert("clerk-api-version", HeaderValue::from_static(clerk_machines::spec::VERSION));
-            headers.insert(USER_AGENT, HeaderValue::from_static(clerk_machines::DEFAULT_USER_AGENT));
+            headers.insert(USER_AGENT, HeaderValue::from_static(clerk_machines::defaults::USER_AGENT));
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             let http = reqwest::Client::builder()
                 .default_headers(headers)
-                .connect_timeout(clerk_machines::DEFAULT_CONNECT_TIMEOUT)
-                .timeout(clerk_machines::DEFAULT_REQUEST_TIMEOUT)
+                .connect_timeout(clerk_machines::defaults::CONNECT_TIMEOUT)
+                .timeout(clerk_machines::defaults::REQUEST_TIMEOUT)
                 .build()
                 .unwrap();
             Self { http, base: base.to_owned() }
@@ -373,7 +373,7 @@ fn batch(
 
 fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
     let base = format!("{}/v1", server.url);
-    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(&base)).expect("client");
+    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(&base)).expect("client");
     let clients = Clients { clerk: Arc::new(clerk), floor: Arc::new(floor::Floor::new(&base, SECRET_KEY)) };
     let (ops, rounds) = if quick { (640, 3) } else { (6_400, 9) };
     println!("\n## request overhead: create + get = 1 op, {ops} ops per batch, {rounds} rounds per side");
@@ -428,7 +428,7 @@ fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
 
 fn reuse(runtime: &tokio::runtime::Runtime, server: &Server) {
     let base = format!("{}/v1", server.url);
-    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(&base)).expect("client");
+    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(&base)).expect("client");
     let before = server.accepts();
     runtime.block_on(async {
         for _ in 0..1_000 {
@@ -486,7 +486,7 @@ fn decode_floor(body: &bytes::Bytes) -> usize {
 }
 
 fn page_body() -> bytes::Bytes {
-    bytes::Bytes::from(canned_server::list_json(PAGE_MACHINES, PAGE_SCOPED))
+    bytes::Bytes::from(support::list_json(PAGE_MACHINES, PAGE_SCOPED))
 }
 
 fn decode(quick: bool) {
@@ -552,7 +552,7 @@ fn requests_only(which: &str) {
         .build()
         .expect("client runtime");
     let base = format!("{}/v1", server.url);
-    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(&base)).expect("client");
+    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(&base)).expect("client");
     let floor = floor::Floor::new(&base, SECRET_KEY);
     runtime.block_on(async {
         for _ in 0..20 {

@@ -1,6 +1,6 @@
 //! Running progenitor on the prepared spec and writing the results to `OUT_DIR`.
 
-use crate::prepare::{Prepared, SECRET_SCHEMA};
+use super::prepare::{Prepared, SECRET_PROPERTIES, SECRET_SCHEMA};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -115,7 +115,7 @@ fn generator(features: &Features) -> Generator {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         // The crate implements `ClientHooks` itself: headers in `pre`, and
-        // retries and tracing in `exec` (see `src/transport.rs`).
+        // retries and tracing in `exec` (see `src/transport.rs` and `src/request/mod.rs`).
         .with_hooks(HooksMode::Expected)
         .with_inner_type(quote::quote! { crate::transport::Transport })
         .with_derive("PartialEq")
@@ -176,7 +176,9 @@ fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
          /// File name of the spec the client was generated from.\n\
          pub const FILE: &str = {file_name:?};\n\
          /// Every operation the client was generated with, in the spec's order.\n\
-         pub const OPERATIONS: &[Operation] = &[\n{operations}];\n",
+         pub const OPERATIONS: &[Operation] = &[\n{operations}];\n\
+         /// JSON fields whose string values the build marked as secrets (repair 5).\n\
+         pub(crate) const SECRET_FIELDS: &[&str] = &{SECRET_PROPERTIES:?};\n",
         version = prepared.version,
     )
 }

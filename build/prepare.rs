@@ -40,16 +40,27 @@
 //!    removed from schemas only responses reach, so those fields decode as
 //!    `String`; request schemas keep them, and the hand-written layer
 //!    validates input anyway.
+//! 9. **Key sets decode key by key.** `JWKS.keys` is a `oneOf` of seven key
+//!    schemas without a discriminator; a key of a kind the spec does not list
+//!    (a new `kty` or curve) would make the whole set undecodable, and every
+//!    verifier would stop working the day Clerk published one. The items
+//!    become plain JSON objects; the verifier picks the RSA signing keys and
+//!    skips the rest.
 
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The spec tags whose operations the crate wraps.
 pub const SELECTED_TAGS: &[&str] = &["Machines", "M2M Tokens"];
+/// Operations selected by id, outside those tags: the verifier fetches the
+/// instance's keys through `GetJWKS` (tag `JWKS`), so that this request takes
+/// the same path as every other (headers, retries, errors, tracing).
+pub const SELECTED_OPERATIONS: &[&str] = &["GetJWKS"];
 /// Name of the schema that stands for a secret string (see repair 5).
 pub const SECRET_SCHEMA: &str = "SecretString";
-/// Response properties that hold secrets (see repair 5).
-const SECRET_PROPERTIES: &[&str] = &["secret_key", "secret", "token"];
+/// Response and request-body properties that hold secrets (see repair 5);
+/// the crate redacts the same fields from error snippets.
+pub const SECRET_PROPERTIES: &[&str] = &["secret_key", "secret", "token"];
 const ERRORS_SCHEMA: &str = "ClerkErrors";
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
@@ -110,6 +121,7 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
     keep_referenced_components(&mut spec)?;
     repair_closed_responses(&mut spec, &mut repairs)?;
     repair_response_strings(&mut spec, &mut repairs);
+    repair_key_sets(&mut spec, &mut repairs);
     check_supported(&spec)?;
     lap("repair", &mut timings);
     let spec: openapiv3::OpenAPI = serde_json::from_value(spec)
@@ -154,10 +166,14 @@ fn select_operations(spec: &mut Value) -> Result<Vec<SelectedOperation>, String>
             let tagged = op.get("tags").and_then(Value::as_array).is_some_and(|tags| {
                 tags.iter().any(|t| t.as_str().is_some_and(|t| SELECTED_TAGS.contains(&t)))
             });
-            if tagged {
+            let named = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .is_some_and(|id| SELECTED_OPERATIONS.contains(&id));
+            if tagged || named {
                 selected.push(describe(key, path, op));
             }
-            tagged
+            tagged || named
         });
     }
     paths.retain(|_, item| {
@@ -589,6 +605,17 @@ fn unchecked_strings(value: &mut Value) -> usize {
         }
         Value::Array(items) => items.iter_mut().map(unchecked_strings).sum(),
         _ => 0,
+    }
+}
+
+/// Repair 9: the keys of the `JWKS` schema decode as JSON objects.
+fn repair_key_sets(spec: &mut Value, repairs: &mut Vec<String>) {
+    let Some(items) = spec.pointer_mut("/components/schemas/JWKS/properties/keys/items") else { return };
+    if items.get("oneOf").is_some() {
+        *items = json!({ "type": "object", "additionalProperties": true });
+        repairs.push(
+            "JWKS.keys: each key decodes as a JSON object (unknown key kinds are skipped, not fatal)".into(),
+        );
     }
 }
 

@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked --all-features --bin clerk-machines
+cargo build --locked -p clerk-machines-cli
 key="sk_test_conformance_$RANDOM$RANDOM"
 target/debug/clerk-machines fake --port 0 --instance-key "$key" >"$work/fake.out" 2>&1 &
 fake_pid=$!
@@ -35,5 +35,5 @@ port_free "$port" && { cat "$work/prism.log"; echo "prism did not start"; exit 1
 echo "fake at $fake_url, prism proxy at http://127.0.0.1:$port"
 
 PRISM_PROXY_URL="http://127.0.0.1:$port" CLERK_SECRET_KEY="$key" PRISM_LOG="$work/prism.log" \
-  cargo test --locked --all-features --test conformance -- --nocapture
+  cargo test --locked --all-features --test conformance -- --ignored --nocapture
 echo "prism: $(grep -c 'Forwarding' "$work/prism.log") requests proxied, $(grep -c 'Violation' "$work/prism.log" || true) violations"

@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked --all-features --bin clerk-machines
+cargo build --locked -p clerk-machines-cli
 target/debug/clerk-machines fake --port 0 >"$work/fake.out" 2>&1 &
 fake_pid=$!
 for _ in $(seq 1 100); do grep -q '^CLERK_SECRET_KEY=' "$work/fake.out" 2>/dev/null && break; sleep 0.1; done

@@ -10,8 +10,9 @@
 //! the other's, mints a JWT and verifies it locally against the instance's
 //! JWKS, then deletes what it created (also when a step fails).
 
-use clerk_machines::fake::FakeClerk;
-use clerk_machines::{types, Clerk, ListMachinesParams, M2mVerifier, SecretString, TokenFormat};
+use clerk_machines::m2m::{M2mVerifier, TokenFormat};
+use clerk_machines::{types, Clerk, SecretString};
+use clerk_machines_fake::FakeClerk;
 use std::error::Error;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ async fn lifecycle(clerk: &Clerk, created: &mut Vec<String>) -> Result<()> {
     println!("   scope {} -> {}", scope.from_machine_id, scope.to_machine_id);
 
     println!("\n3. List machines named quickstart-*");
-    let page = machines.list(&ListMachinesParams::new().query("quickstart-")).await?;
+    let page = machines.list().query("quickstart-").await?;
     for machine in &page.items {
         let scoped: Vec<&str> = machine.scoped_machines.iter().map(|m| m.id.as_str()).collect();
         println!("   {}  {:<18} may call {:?}", machine.id, machine.name, scoped);

@@ -5,3 +5,5 @@
 #![allow(missing_docs, clippy::all, unused_imports, unreachable_pub, rustdoc::all)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+pub use crate::transport::Transport;

@@ -9,11 +9,6 @@ use crate::secret::SecretString;
 use crate::transport::Transport;
 use reqwest::header::HeaderValue;
 
-/// Environment variable holding the instance secret key (`sk_...`).
-pub const SECRET_KEY_ENV: &str = "CLERK_SECRET_KEY";
-/// Environment variable overriding the base URL.
-pub const API_URL_ENV: &str = "CLERK_API_URL";
-
 /// Which kind of key a client authenticates with, read from its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -72,6 +67,11 @@ impl std::fmt::Debug for Clerk {
 }
 
 impl Clerk {
+    /// Environment variable [`Clerk::from_env`] reads the secret key from.
+    pub const SECRET_KEY_ENV: &'static str = "CLERK_SECRET_KEY";
+    /// Environment variable [`Clerk::from_env`] reads the base URL from, when set.
+    pub const API_URL_ENV: &'static str = "CLERK_API_URL";
+
     /// Builds a client from a secret key and a configuration.
     ///
     /// Fails with [`Error::InvalidInput`] when the key is empty or not a
@@ -85,25 +85,25 @@ impl Clerk {
             return Err(Error::invalid("secret_key", "must not be empty"));
         }
         let authorization = authorization_header(key)?;
-        let api_version = HeaderValue::try_from(config.api_version.as_str()).map_err(|_| {
+        let api_version = HeaderValue::try_from(config.api_version()).map_err(|_| {
             Error::invalid("api_version", "contains characters not allowed in an HTTP header")
         })?;
-        let user_agent = HeaderValue::try_from(config.user_agent.as_str())
+        let user_agent = HeaderValue::try_from(config.user_agent())
             .map_err(|_| Error::invalid("user_agent", "contains characters not allowed in an HTTP header"))?;
-        let base_url = normalize_base_url(&config.base_url)?;
-        let http = match config.http_client {
-            Some(client) => client,
+        let base_url = normalize_base_url(config.base_url())?;
+        let http = match config.http_client() {
+            Some(client) => client.clone(),
             None => reqwest::Client::builder()
-                .connect_timeout(config.connect_timeout)
-                .timeout(config.request_timeout)
+                .connect_timeout(config.connect_timeout())
+                .timeout(config.request_timeout())
                 .build()
                 .map_err(Error::Transport)?,
         };
-        let transport = Transport::new(authorization, api_version, user_agent, config.retry);
+        let transport = Transport::new(authorization, api_version, user_agent, config.retry().clone());
         Ok(Self {
             api: api::Client::new_with_client(&base_url, http, transport),
             key_kind: KeyKind::of(key),
-            api_version: config.api_version,
+            api_version: config.api_version().to_owned(),
         })
     }
 
@@ -116,10 +116,10 @@ impl Clerk {
     /// Like [`Clerk::from_env`], starting from `config` (whose base URL
     /// `CLERK_API_URL` overrides when set).
     pub fn from_env_with(mut config: ClerkConfig) -> Result<Self> {
-        let key = std::env::var(SECRET_KEY_ENV)
+        let key = std::env::var(Self::SECRET_KEY_ENV)
             .map_err(|_| Error::invalid("CLERK_SECRET_KEY", "is not set (or not valid Unicode)"))?;
-        if let Some(url) = std::env::var(API_URL_ENV).ok().filter(|u| !u.trim().is_empty()) {
-            config = config.base_url(url);
+        if let Some(url) = std::env::var(Self::API_URL_ENV).ok().filter(|u| !u.trim().is_empty()) {
+            config = config.with_base_url(url);
         }
         Self::new(key, config)
     }
@@ -220,9 +220,9 @@ mod tests {
         let bad = [
             Clerk::new("", ClerkConfig::default()),
             Clerk::new("sk_test_\n", ClerkConfig::default()),
-            Clerk::new("sk_test_1", ClerkConfig::default().base_url("ftp://example.com")),
-            Clerk::new("sk_test_1", ClerkConfig::default().base_url("not a url")),
-            Clerk::new("sk_test_1", ClerkConfig::default().api_version("bad\nversion")),
+            Clerk::new("sk_test_1", ClerkConfig::default().with_base_url("ftp://example.com")),
+            Clerk::new("sk_test_1", ClerkConfig::default().with_base_url("not a url")),
+            Clerk::new("sk_test_1", ClerkConfig::default().with_api_version("bad\nversion")),
         ];
         for result in bad {
             assert!(matches!(result, Err(Error::InvalidInput { .. })), "{result:?}");
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn base_url_loses_trailing_slashes() {
         let clerk =
-            Clerk::new("sk_test_1", ClerkConfig::default().base_url("http://127.0.0.1:9/v1/")).unwrap();
+            Clerk::new("sk_test_1", ClerkConfig::default().with_base_url("http://127.0.0.1:9/v1/")).unwrap();
         assert_eq!(clerk.base_url(), "http://127.0.0.1:9/v1");
     }
 }

@@ -1,40 +1,36 @@
-//! Client configuration: a plain value built by chaining, consumed by [`Clerk::new`](crate::Clerk::new).
+//! [`ClerkConfig`]: how a client talks to the API, a plain value consumed by
+//! [`Clerk::new`](crate::Clerk::new).
 
+use crate::defaults;
 use crate::retry::RetryConfig;
 use std::time::Duration;
 
-/// Clerk's production Backend API.
-pub const DEFAULT_BASE_URL: &str = "https://api.clerk.com/v1";
-/// The `User-Agent` sent by default: `clerk-machines/<crate version>`.
-pub const DEFAULT_USER_AGENT: &str = concat!("clerk-machines/", env!("CARGO_PKG_VERSION"));
-/// Default time allowed to open a connection.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default time allowed for a whole request, from sending to the last byte of the body.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How a [`Clerk`](crate::Clerk) client talks to the API.
 ///
-/// Every setting has a sensible default; change only what you need:
+/// Every setting has a default ([`defaults`](crate::defaults)); change only
+/// what you need with the `with_*` methods, read a setting back with the
+/// method of its name:
 ///
 /// ```
 /// use clerk_machines::ClerkConfig;
 /// use std::time::Duration;
 ///
 /// let config = ClerkConfig::default()
-///     .base_url("http://127.0.0.1:8080/v1")
-///     .request_timeout(Duration::from_secs(5));
-/// assert_eq!(config.api_version_value(), clerk_machines::spec::VERSION);
+///     .with_base_url("http://127.0.0.1:8080/v1")
+///     .with_request_timeout(Duration::from_secs(5));
+/// assert_eq!(config.request_timeout(), Duration::from_secs(5));
+/// assert_eq!(config.api_version(), clerk_machines::spec::VERSION);
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClerkConfig {
-    pub(crate) base_url: String,
-    pub(crate) api_version: String,
-    pub(crate) user_agent: String,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) http_client: Option<reqwest::Client>,
-    pub(crate) retry: RetryConfig,
+    base_url: String,
+    api_version: String,
+    user_agent: String,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    http_client: Option<reqwest::Client>,
+    retry: RetryConfig,
 }
 
 /// Lists the settings; a caller's own [`reqwest::Client`] is only named, since
@@ -56,11 +52,11 @@ impl std::fmt::Debug for ClerkConfig {
 impl Default for ClerkConfig {
     fn default() -> Self {
         Self {
-            base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url: defaults::BASE_URL.to_owned(),
             api_version: crate::spec::VERSION.to_owned(),
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            user_agent: defaults::USER_AGENT.to_owned(),
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
             http_client: None,
             retry: RetryConfig::default(),
         }
@@ -68,65 +64,86 @@ impl Default for ClerkConfig {
 }
 
 impl ClerkConfig {
-    /// The API's base URL, including the `/v1` stem (default [`DEFAULT_BASE_URL`]).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+    /// The API's base URL, including the `/v1` stem (default [`defaults::BASE_URL`]).
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
     }
 
-    /// The `Clerk-API-Version` to request (default: the version of the spec the client was generated from, [`spec::VERSION`](crate::spec::VERSION)).
-    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+    /// The `Clerk-API-Version` to request (default: the version of the spec
+    /// the client was generated from, [`spec::VERSION`](crate::spec::VERSION)).
+    pub fn with_api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = version.into();
         self
     }
 
-    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+    /// The `User-Agent` header (default [`defaults::USER_AGENT`]).
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
 
-    /// Time allowed to open a connection (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// Time allowed to open a connection (default [`defaults::CONNECT_TIMEOUT`]).
     /// Ignored when a caller's own [`reqwest::Client`] is used.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Time allowed for a whole request (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    /// Time allowed for a whole request (default [`defaults::REQUEST_TIMEOUT`]).
     /// Ignored when a caller's own [`reqwest::Client`] is used.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// Use this [`reqwest::Client`] (its proxy, TLS and timeout settings)
     /// instead of building one. The crate still adds its own headers to each request.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
     }
 
-    /// When and how failed requests are retried (default
-    /// [`RetryConfig::default`]: 3 attempts within 30 s, idempotent requests
-    /// only; [`RetryConfig::disabled`] turns retries off).
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
+    /// When and how failed requests are retried (default [`RetryConfig::default`]:
+    /// 3 attempts within 30 s, idempotent requests only; [`RetryConfig::disabled`]
+    /// turns retries off).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
     }
 
-    /// The configured retry policy.
-    pub fn retry_value(&self) -> &RetryConfig {
-        &self.retry
-    }
-
-    /// The configured base URL.
-    pub fn base_url_value(&self) -> &str {
+    /// The API's base URL.
+    pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    /// The configured API version.
-    pub fn api_version_value(&self) -> &str {
+    /// The `Clerk-API-Version` sent.
+    pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+
+    /// The `User-Agent` sent.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Time allowed for a whole request.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// The caller's own HTTP client, if one was given.
+    pub fn http_client(&self) -> Option<&reqwest::Client> {
+        self.http_client.as_ref()
+    }
+
+    /// The retry policy.
+    pub fn retry(&self) -> &RetryConfig {
+        &self.retry
     }
 }

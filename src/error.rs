@@ -63,13 +63,13 @@ pub enum Error {
         /// The first characters of the body (at most [`Error::SNIPPET_CHARS`]).
         snippet: String,
     },
-    /// An M2M token was rejected by [`M2mVerifier`](crate::M2mVerifier): the
+    /// An M2M token was rejected by [`M2mVerifier`](crate::m2m::M2mVerifier): the
     /// [`VerifyError`] says why (expired, bad signature, unknown key, ...).
     /// (Feature `jwt`.)
     #[cfg(feature = "jwt")]
     #[error("M2M token rejected: {0}")]
     Verify(VerifyError),
-    /// An [`M2mTokenSource`](crate::M2mTokenSource) could not mint a token.
+    /// An [`M2mTokenSource`](crate::m2m::M2mTokenSource) could not mint a token.
     ///
     /// Every caller that waited for the same refresh gets the same error
     /// (hence the [`Arc`]); the next call tries again. [`Error::status`],
@@ -200,9 +200,6 @@ pub(crate) fn snippet(body: &[u8], max: usize) -> String {
     redact_secrets(&String::from_utf8_lossy(head)).chars().take(max).collect()
 }
 
-/// JSON fields whose string values are secrets (keys and tokens).
-pub(crate) const SECRET_FIELDS: &[&str] = &["secret_key", "secret", "token"];
-
 /// Replaces the string value of every secret field (`"secret": "..."`) in a
 /// piece of JSON, which may be invalid or cut short, with `[REDACTED]`.
 pub(crate) fn redact_secrets(text: &str) -> String {
@@ -211,7 +208,7 @@ pub(crate) fn redact_secrets(text: &str) -> String {
     while let Some(quote) = rest.find('"') {
         let (before, from_quote) = rest.split_at(quote);
         out.push_str(before);
-        let field = SECRET_FIELDS.iter().find_map(|name| {
+        let field = crate::spec::SECRET_FIELDS.iter().find_map(|name| {
             let after = from_quote.strip_prefix('"')?.strip_prefix(name)?.strip_prefix('"')?;
             let after = after.trim_start().strip_prefix(':')?.trim_start();
             let value = after.strip_prefix('"')?;

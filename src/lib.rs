@@ -1,56 +1,94 @@
-#![doc = include_str!("../README.md")]
+//! A typed Rust client for [Clerk](https://clerk.com)'s **machines** and
+//! **machine-to-machine (M2M) token** APIs, generated at build time from
+//! Clerk's OpenAPI spec, with a thin hand-written layer on top.
+//!
+//! # How the layers fit
+//!
+//! 1. **Generated client** ([`api`]): `build.rs` selects the Machines and M2M
+//!    Tokens operations of the vendored spec (plus `GetJWKS`), repairs what the
+//!    generator cannot take (`build/README.md`), and runs progenitor: one
+//!    builder per operation, the spec's types, [`spec`] listing what was generated.
+//! 2. **Request hooks**: every generated call passes through the crate's hooks:
+//!    `pre` sets the headers ([`Transport`](api::Transport)), `exec` sends the
+//!    request in one `tracing` span and retries what may pass ([`RetryConfig`]).
+//! 3. **One `send` path** ([`send`]): turns a generated call's result into a
+//!    value or a typed [`Error`] carrying Clerk's codes and trace id.
+//! 4. **Facades**: [`Clerk::machines`] and [`Clerk::m2m`] validate input
+//!    ([`limits`]) before anything is sent, then go through `send`;
+//!    [`m2m::M2mTokenSource`] (caller) and `m2m::M2mVerifier` (callee,
+//!    feature `jwt`) build on them.
+//!
+//! Anything the facades do not wrap is one [`Clerk::raw`] call away, on the
+//! same path.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), clerk_machines::Error> {
+//! use clerk_machines::Clerk;
+//! use std::time::Duration;
+//!
+//! let clerk = Clerk::from_env()?; // CLERK_SECRET_KEY, and CLERK_API_URL if set
+//! let api = clerk.machines().create("api", Vec::<String>::new(), None).await?;
+//! let worker = clerk.machines().create("worker", [api.id.as_str()], Some(Duration::from_secs(600))).await?;
+//! println!("{} may call {}", worker.id, api.id);
+//! # Ok(()) }
+//! ```
+//!
+//! Secrets (the instance key, machine secret keys, M2M tokens) are held in
+//! [`SecretString`] and never appear in `Debug`, `Display`, errors or logs.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Makes a request builder awaitable: `.await` runs its `send()`.
+macro_rules! await_via_send {
+    ($builder:ident => $output:ty) => {
+        impl<'a> ::std::future::IntoFuture for $builder<'a> {
+            type Output = $crate::Result<$output>;
+            type IntoFuture = ::futures::future::BoxFuture<'a, Self::Output>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                ::std::boxed::Box::pin(self.send())
+            }
+        }
+    };
+}
+pub(crate) use await_via_send;
+
 pub mod api;
 mod client;
+pub mod clock;
 mod config;
+pub mod defaults;
 mod error;
-mod m2m;
-mod machines;
+pub mod ids;
+pub mod limits;
+pub mod m2m;
+pub mod machines;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod pagination;
+mod request;
 mod retry;
 mod secret;
 pub mod spec;
 mod transport;
 mod validate;
 
-#[cfg(feature = "mock")]
-pub mod mock;
-
-/// Entry points for the fuzz targets in `fuzz/`; not part of the public API.
+/// Entry points for the fuzz targets in `fuzz/` (built only by cargo-fuzz).
+#[cfg(fuzzing)]
 #[doc(hidden)]
-#[path = "fuzz_hook.rs"]
-pub mod __fuzz;
+pub mod fuzzing;
 
 pub use api::types;
-pub use client::{Clerk, KeyKind, API_URL_ENV, SECRET_KEY_ENV};
-pub use config::{
-    ClerkConfig, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, DEFAULT_USER_AGENT,
-};
+pub use client::{Clerk, KeyKind};
+pub use config::ClerkConfig;
 pub use error::{ApiError, Error, Result};
-#[cfg(feature = "jwt")]
-pub use m2m::{
-    bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
-    DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY,
-};
-pub use m2m::{
-    Clock, CreateM2mTokenRequest, ListM2mTokensParams, M2m, M2mTokenSource, M2mTokenSourceBuilder,
-    SystemClock, TokenFormat, DEFAULT_REFRESH_MARGIN, MAX_M2M_TOKENS_PAGE,
-};
-pub use machines::{
-    CreateMachineRequest, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, Machines,
-    SortDirection, DEFAULT_LIST_ALL_PAGE_SIZE,
-};
 pub use pagination::Page;
-pub use retry::{
-    RetryConfig, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_TIME,
-};
+pub use request::{send, ErrorBody};
+pub use retry::RetryConfig;
 pub use secret::SecretString;
-pub use transport::{send, ErrorBody};
-pub use validate::{
-    MAX_DEFAULT_TOKEN_TTL, MAX_MACHINES_PAGE, MAX_NAME_CHARS, MAX_PREVIOUS_KEY_TTL, MAX_SCOPED_MACHINES,
-};
 
-#[cfg(feature = "fake")]
-pub mod fake;
+// The README's examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

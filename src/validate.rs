@@ -1,18 +1,8 @@
 //! Checks of caller input against the limits the spec states, made before any request.
 
 use crate::error::{Error, Result};
+use crate::limits::{MAX_DEFAULT_TOKEN_TTL, MAX_NAME_CHARS};
 use std::time::Duration;
-
-/// Longest machine name, in characters (spec: `maxLength: 255`).
-pub const MAX_NAME_CHARS: usize = 255;
-/// Most machines one machine may be scoped to (spec: `maxItems: 150`).
-pub const MAX_SCOPED_MACHINES: usize = 150;
-/// Longest `default_token_ttl` (spec: `maximum: 315360000` seconds, ten years).
-pub const MAX_DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(315_360_000);
-/// Longest `previous_token_ttl` when rotating a secret key (spec: `maximum: 28800`, eight hours).
-pub const MAX_PREVIOUS_KEY_TTL: Duration = Duration::from_secs(28_800);
-/// Largest page of machines (spec: `maximum: 500`).
-pub const MAX_MACHINES_PAGE: u32 = 500;
 
 /// A machine name: 1 to 255 characters (not bytes).
 pub(crate) fn name(field: &'static str, name: &str) -> Result<()> {
@@ -80,6 +70,14 @@ pub(crate) fn ids(field: &'static str, ids: &[String], max: usize) -> Result<()>
         return Err(Error::invalid(field, format!("has {} ids; at most {max} are allowed", ids.len())));
     }
     ids.iter().try_for_each(|value| id(field, value))
+}
+
+/// A token lifetime for a machine (`default_token_ttl`): whole seconds,
+/// 1 s to ten years, as the generated type.
+pub(crate) fn token_ttl(ttl: Duration) -> Result<std::num::NonZeroU64> {
+    let secs = seconds("default_token_ttl", ttl, Duration::from_secs(1), MAX_DEFAULT_TOKEN_TTL)?;
+    std::num::NonZeroU64::new(secs)
+        .ok_or_else(|| Error::invalid("default_token_ttl", "must be at least 1 second"))
 }
 
 #[cfg(test)]

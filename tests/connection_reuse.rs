@@ -1,7 +1,8 @@
 //! One `Clerk` reuses its connections: 1,000 sequential requests open at most
 //! a handful of TCP connections (counted by the server, not timed).
 
-#[path = "../benches/support/canned_server.rs"]
+/// The benchmarks' canned HTTP server, which counts the connections it accepts.
+#[path = "../benches/support/mod.rs"]
 mod canned_server;
 
 use canned_server::{ServerHandle, MACHINE_ID};
@@ -16,7 +17,8 @@ const MAX_CONNECTIONS: usize = 4;
 async fn thousand_sequential_requests_reuse_connections() {
     let server = ServerHandle::start(Duration::from_secs(120));
     let clerk =
-        Clerk::new("sk_test_reuse", ClerkConfig::default().base_url(format!("{}/v1", server.url))).unwrap();
+        Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(format!("{}/v1", server.url)))
+            .unwrap();
     for i in 0..1_000 {
         if i % 2 == 0 {
             let machine = clerk.machines().get(MACHINE_ID).await.unwrap();
@@ -38,7 +40,8 @@ async fn thousand_sequential_requests_reuse_connections() {
 async fn clones_share_one_pool() {
     let server = ServerHandle::start(Duration::from_secs(120));
     let clerk =
-        Clerk::new("sk_test_reuse", ClerkConfig::default().base_url(format!("{}/v1", server.url))).unwrap();
+        Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(format!("{}/v1", server.url)))
+            .unwrap();
     for _ in 0..100 {
         let clone = clerk.clone();
         clone.machines().get(MACHINE_ID).await.unwrap();

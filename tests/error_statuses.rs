@@ -7,9 +7,7 @@
 
 mod common;
 
-use clerk_machines::{
-    spec, Clerk, ClerkConfig, Error, ListM2mTokensParams, ListMachinesParams, MachineUpdate, RetryConfig,
-};
+use clerk_machines::{spec, Clerk, ClerkConfig, Error, RetryConfig};
 use common::*;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -25,15 +23,13 @@ type Call = fn(&Clerk) -> BoxFuture<'_, Result<(), Error>>;
 /// The wrapped operations by `operationId`, with the key each is called with.
 fn wrapped() -> Vec<(&'static str, &'static str, Call)> {
     vec![
-        ("ListMachines", SECRET_KEY, |c| {
-            async move { c.machines().list(&ListMachinesParams::new()).await.map(drop) }.boxed()
-        }),
+        ("ListMachines", SECRET_KEY, |c| async move { c.machines().list().await.map(drop) }.boxed()),
         ("CreateMachine", SECRET_KEY, |c| {
-            c.machines().create("m", Vec::<String>::new(), None).map(|r| r.map(drop)).boxed()
+            async move { c.machines().create("m", Vec::<String>::new(), None).await.map(drop) }.boxed()
         }),
         ("GetMachine", SECRET_KEY, |c| c.machines().get(MACHINE_ID).map(|r| r.map(drop)).boxed()),
         ("UpdateMachine", SECRET_KEY, |c| {
-            c.machines().update(MACHINE_ID, MachineUpdate::new().name("n")).map(|r| r.map(drop)).boxed()
+            async move { c.machines().update(MACHINE_ID).name("n").await.map(drop) }.boxed()
         }),
         ("DeleteMachine", SECRET_KEY, |c| c.machines().delete(MACHINE_ID).map(|r| r.map(drop)).boxed()),
         ("GetMachineSecretKey", SECRET_KEY, |c| {
@@ -50,10 +46,11 @@ fn wrapped() -> Vec<(&'static str, &'static str, Call)> {
         }),
         ("createM2MToken", MACHINE_KEY, |c| c.m2m().create_token().send().map(|r| r.map(drop)).boxed()),
         ("getM2MTokens", SECRET_KEY, |c| {
-            async move { c.m2m().list_tokens(MACHINE_ID, &ListM2mTokensParams::new()).await.map(drop) }
-                .boxed()
+            async move { c.m2m().list_tokens(MACHINE_ID).await.map(drop) }.boxed()
         }),
-        ("revokeM2MToken", SECRET_KEY, |c| c.m2m().revoke_token(TOKEN_ID, None).map(|r| r.map(drop)).boxed()),
+        ("revokeM2MToken", SECRET_KEY, |c| {
+            async move { c.m2m().revoke_token(TOKEN_ID).await.map(drop) }.boxed()
+        }),
         ("verifyM2MToken", SECRET_KEY, |c| c.m2m().verify_token("mt_secret").map(|r| r.map(drop)).boxed()),
     ]
 }
@@ -87,7 +84,8 @@ async fn every_documented_error_status_of_every_wrapped_operation_is_an_api_erro
                     .json_body_obj(&error_body(&code, &trace));
             });
             // One attempt: a documented 429 or 503 must not be retried here.
-            let config = ClerkConfig::default().base_url(server.base_url()).retry(RetryConfig::disabled());
+            let config =
+                ClerkConfig::default().with_base_url(server.base_url()).with_retry(RetryConfig::disabled());
             let clerk = Clerk::new(key, config).expect("client");
             let error = call(&clerk).await.expect_err(id);
             assert_api_error(&error, status, &code, &trace);

@@ -1,24 +1,14 @@
-#![cfg(feature = "fake")]
 //! The fake Clerk, driven through the crate's own client (and raw HTTP where
 //! the client would refuse to send the request).
 
-use clerk_machines::fake::{FakeClerk, FakeOptions};
+use clerk_machines::ids::{is_m2m_token_id as is_token_id, is_machine_id};
+use clerk_machines::machines::{MachineOrder, MachineOrderField, SortDirection};
 use clerk_machines::types;
-use clerk_machines::{
-    Clerk, Error, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, SortDirection,
-};
+use clerk_machines::{Clerk, Error};
+use clerk_machines_fake::{FakeClerk, FakeOptions};
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-fn is_machine_id(id: &str) -> bool {
-    id.strip_prefix("mch_")
-        .is_some_and(|r| r.len() == 27 && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-}
-
-fn is_token_id(id: &str) -> bool {
-    id.strip_prefix("mt_").is_some_and(|r| r.len() == 32 && r.chars().all(|c| c.is_ascii_hexdigit()))
-}
 
 async fn raw(
     fake: &FakeClerk,
@@ -100,7 +90,7 @@ async fn machines_lifecycle() {
     assert_eq!(fetched.scoped_machines[0].id, api.id);
 
     fake.advance_clock(Duration::from_secs(5));
-    let renamed = clerk.machines().update(&worker.id, MachineUpdate::new().name("worker-2")).await.unwrap();
+    let renamed = clerk.machines().update(&worker.id).name("worker-2").await.unwrap();
     assert_eq!(renamed.name, "worker-2");
     assert_eq!(renamed.default_token_ttl.get(), 600, "fields not given keep their values");
     assert!(renamed.updated_at >= renamed.created_at + 5000);
@@ -129,28 +119,24 @@ async fn lists_page_filter_and_sort() {
         fake.advance_clock(Duration::from_millis(10));
     }
     // Default: newest first, page of 10.
-    let page = clerk.machines().list(&ListMachinesParams::new()).await.unwrap();
+    let page = clerk.machines().list().await.unwrap();
     assert_eq!(page.total_count, 5);
     let got: Vec<_> = page.items.iter().map(|m| m.id.clone()).collect();
     assert_eq!(got, ids.iter().rev().cloned().collect::<Vec<_>>());
 
-    let by_name = ListMachinesParams::new()
-        .order_by(MachineOrder::new(MachineOrderField::Name, SortDirection::Ascending))
-        .limit(2)
-        .offset(1);
-    let page = clerk.machines().list(&by_name).await.unwrap();
+    let by_name = MachineOrder::new(MachineOrderField::Name, SortDirection::Ascending);
+    let page = clerk.machines().list().order_by(by_name).limit(2).offset(1).await.unwrap();
     assert_eq!(page.total_count, 5);
     let names: Vec<_> = page.items.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(names, ["alpha-2", "bravo"]);
 
-    let page = clerk.machines().list(&ListMachinesParams::new().query("ALPHA")).await.unwrap();
+    let page = clerk.machines().list().query("ALPHA").await.unwrap();
     assert_eq!(page.total_count, 2, "partial, case-insensitive name match");
-    let page = clerk.machines().list(&ListMachinesParams::new().query(ids[2].clone())).await.unwrap();
+    let page = clerk.machines().list().query(ids[2].clone()).await.unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].id, ids[2]);
 
-    let all: Vec<_> =
-        clerk.machines().list_all(ListMachinesParams::new().limit(2)).try_collect().await.unwrap();
+    let all: Vec<_> = clerk.machines().list().limit(2).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 5);
 
     for bad in ["limit=0", "limit=501", "order_by=size", "offset=-1"] {
@@ -224,7 +210,7 @@ async fn scopes_conflict_not_found_and_limit() {
     // 150 scopes at most.
     let mut targets = Vec::new();
     for i in 0..151 {
-        targets.push(clerk.machines().create(&format!("t{i}"), Vec::<String>::new(), None).await.unwrap().id);
+        targets.push(clerk.machines().create(format!("t{i}"), Vec::<String>::new(), None).await.unwrap().id);
     }
     let full = clerk.machines().create("full", targets[..150].to_vec(), None).await.unwrap();
     assert_eq!(full.scoped_machines.len(), 150);
@@ -461,7 +447,7 @@ async fn fixed_key_and_stop_on_drop() {
     assert_eq!(fake.instance_key().expose_secret(), "sk_test_fixed");
     assert!(!format!("{fake:?}").contains("fixed"), "Debug hides the key");
     let url = fake.url().to_owned();
-    fake.clerk().machines().list(&ListMachinesParams::new()).await.unwrap();
+    fake.clerk().machines().list().await.unwrap();
     fake.stop().await;
     let after = reqwest::Client::new().get(format!("{url}/machines")).send().await;
     assert!(after.is_err(), "stopped: {after:?}");

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 const MACHINE_ID: &str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
 
 fn client(server: &Server, retry: RetryConfig) -> Clerk {
-    let config =
-        ClerkConfig::default().base_url(&server.url).request_timeout(Duration::from_secs(5)).retry(retry);
+    let config = ClerkConfig::default()
+        .with_base_url(&server.url)
+        .with_request_timeout(Duration::from_secs(5))
+        .with_retry(retry);
     Clerk::new("sk_test_faults", config).unwrap()
 }
 
@@ -130,9 +132,9 @@ async fn server_slower_than_the_request_timeout() {
     let slow = Reply::Delayed(Duration::from_secs(10), response(200, &[], MACHINE_JSON));
     let server = Server::start(vec![slow; 3]).await;
     let config = ClerkConfig::default()
-        .base_url(&server.url)
-        .request_timeout(Duration::from_millis(300))
-        .retry(fast_retries());
+        .with_base_url(&server.url)
+        .with_request_timeout(Duration::from_millis(300))
+        .with_retry(fast_retries());
     let clerk = Clerk::new("sk_test_faults", config).unwrap();
     let error = get(&clerk).await.unwrap_err();
     assert!(matches!(error, Error::Timeout(_)), "expected Error::Timeout, got {error:?}");
@@ -200,7 +202,8 @@ async fn post_is_not_retried_after_a_response_unless_opted_in() {
     assert_eq!(server.attempts(), 1);
 
     let server = Server::start(vec![reply.clone(), reply, Reply::json(200, CREATED_JSON)]).await;
-    let created = create(&client(&server, fast_retries().retry_non_idempotent_posts(true))).await.unwrap();
+    let created =
+        create(&client(&server, fast_retries().with_retry_non_idempotent_posts(true))).await.unwrap();
     assert_eq!(created.secret_key.expose_secret(), "ak_created");
     assert_eq!(server.attempts(), 3);
 }
@@ -214,7 +217,7 @@ async fn disabled_retries_send_once_and_max_attempts_is_honoured() {
     assert_eq!(server.attempts(), 1);
 
     let server = Server::start(vec![reply; 5]).await;
-    let _ = get(&client(&server, fast_retries().max_attempts(5))).await.unwrap_err();
+    let _ = get(&client(&server, fast_retries().with_max_attempts(5))).await.unwrap_err();
     assert_eq!(server.attempts(), 5);
 }
 
@@ -222,7 +225,7 @@ async fn disabled_retries_send_once_and_max_attempts_is_honoured() {
 async fn each_attempt_sends_the_same_request() {
     let reply = Reply::status(503, &[], "");
     let server = Server::start(vec![reply.clone(), reply, Reply::json(200, CREATED_JSON)]).await;
-    create(&client(&server, fast_retries().retry_non_idempotent_posts(true))).await.unwrap();
+    create(&client(&server, fast_retries().with_retry_non_idempotent_posts(true))).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
     for head in &requests {
@@ -238,7 +241,9 @@ async fn refused_connections_are_retried_even_for_a_post() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let config = ClerkConfig::default().base_url(format!("http://127.0.0.1:{port}/v1")).retry(fast_retries());
+    let config = ClerkConfig::default()
+        .with_base_url(format!("http://127.0.0.1:{port}/v1"))
+        .with_retry(fast_retries());
     let clerk = Clerk::new("sk_test_faults", config).unwrap();
     let error = create(&clerk).await.unwrap_err();
     assert!(transport_source(&error).is_connect(), "{error:?}");

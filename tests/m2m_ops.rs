@@ -3,10 +3,9 @@
 //! documented error status, and invalid input that sends nothing.
 #![cfg(feature = "mock")]
 
+use clerk_machines::m2m::TokenFormat;
 use clerk_machines::mock::MockServerExt;
-use clerk_machines::{
-    types, Clerk, ClerkConfig, Error, KeyKind, ListM2mTokensParams, TokenFormat, DEFAULT_USER_AGENT,
-};
+use clerk_machines::{types, Clerk, ClerkConfig, Error, KeyKind};
 use futures::TryStreamExt;
 use httpmock::MockServer;
 use reqwest::StatusCode;
@@ -28,7 +27,7 @@ fn run<F: Future>(future: F) -> F::Output {
 }
 
 fn clerk(server: &MockServer, key: &str) -> Clerk {
-    Clerk::new(key, ClerkConfig::default().base_url(server.base_url())).unwrap()
+    Clerk::new(key, ClerkConfig::default().with_base_url(server.base_url())).unwrap()
 }
 
 fn token_json(token: Option<&str>) -> Value {
@@ -94,7 +93,7 @@ fn create_token_sends_only_the_given_fields_with_the_machine_key() {
             .path("/m2m_tokens")
             .header("authorization", format!("Bearer {MACHINE_KEY}"))
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT)
+            .header("user-agent", clerk_machines::defaults::USER_AGENT)
             .header("content-type", "application/json")
             .header_missing("api-version");
         then.created(&typed(token_json(Some("mt_secret_abc"))));
@@ -151,7 +150,7 @@ fn create_token_uses_a_per_call_machine_key_on_an_instance_client() {
         when.into_inner()
             .header("authorization", "Bearer ak_per_call")
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT);
+            .header("user-agent", clerk_machines::defaults::USER_AGENT);
         then.created(&typed(token_json(Some("mt_secret_abc"))));
     });
     let clerk = clerk(&server, INSTANCE_KEY);
@@ -246,11 +245,12 @@ fn list_tokens_sends_subject_filters_and_paging() {
             .path("/m2m_tokens")
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT);
+            .header("user-agent", clerk_machines::defaults::USER_AGENT);
         then.ok(&list_json(2, 12.0));
     });
-    let params = ListM2mTokensParams::new().revoked(true).expired(false).limit(5).offset(10);
-    let page = run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE, &params)).unwrap();
+    let clerk = clerk(&server, INSTANCE_KEY);
+    let page = run(clerk.m2m().list_tokens(MACHINE).revoked(true).expired(false).limit(5).offset(10).send())
+        .unwrap();
     mock.assert();
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.total_count, 12);
@@ -265,8 +265,7 @@ fn list_tokens_sends_no_optional_parameter_unless_set() {
         when.subject(&subject).revoked(None).expired(None).limit(None).offset(None);
         then.ok(&list_json(0, 0.0));
     });
-    let page =
-        run(clerk(&server, MACHINE_KEY).m2m().list_tokens(MACHINE, &ListM2mTokensParams::new())).unwrap();
+    let page = run(clerk(&server, MACHINE_KEY).m2m().list_tokens(MACHINE).send()).unwrap();
     mock.assert();
     assert_eq!(page.total_count, 0);
 }
@@ -277,7 +276,7 @@ fn list_tokens_refuses_a_fractional_total_count() {
     let mock = server.get_m2m_tokens(|_, then| {
         then.ok(&list_json(1, 1.5));
     });
-    let result = run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE, &ListM2mTokensParams::new()));
+    let result = run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE).send());
     assert!(matches!(result, Err(Error::Decode { ref path, .. }) if path == "total_count"), "{result:?}");
     mock.assert();
 }
@@ -291,12 +290,12 @@ fn list_tokens_checks_its_arguments_before_sending() {
     let clerk = clerk(&server, INSTANCE_KEY);
     let m2m = clerk.m2m();
     for subject in ["", "mch_short", "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk", "mch_2xhFjEI5X2qWRvtV13BzSj8H6D!"] {
-        assert_invalid(run(m2m.list_tokens(subject, &ListM2mTokensParams::new())), "subject");
+        assert_invalid(run(m2m.list_tokens(subject).send()), "subject");
     }
     for limit in [0, 101] {
-        assert_invalid(run(m2m.list_tokens(MACHINE, &ListM2mTokensParams::new().limit(limit))), "limit");
+        assert_invalid(run(m2m.list_tokens(MACHINE).limit(limit).send()), "limit");
     }
-    let streamed: Result<Vec<_>, _> = run(m2m.list_all("mch_bad", ListM2mTokensParams::new()).try_collect());
+    let streamed: Result<Vec<_>, _> = run(m2m.list_tokens("mch_bad").into_stream().try_collect());
     assert_invalid(streamed, "subject");
     assert_eq!(mock.calls(), 0);
 }
@@ -312,11 +311,9 @@ fn list_all_pages_until_the_total_count() {
         when.limit(std::num::NonZeroU64::new(2)).offset(2);
         then.ok(&list_json(1, 3.0));
     });
-    let all: Vec<_> = run(clerk(&server, INSTANCE_KEY)
-        .m2m()
-        .list_all(MACHINE, ListM2mTokensParams::new().limit(2))
-        .try_collect())
-    .unwrap();
+    let all: Vec<_> =
+        run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE).limit(2).into_stream().try_collect())
+            .unwrap();
     assert_eq!(all.len(), 3);
     first.assert();
     second.assert();
@@ -336,8 +333,7 @@ fn list_tokens_decodes_every_documented_error() {
                 _ => then.not_found(&errors),
             };
         });
-        let result =
-            run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE, &ListM2mTokensParams::new()));
+        let result = run(clerk(&server, INSTANCE_KEY).m2m().list_tokens(MACHINE).send());
         if status == 404 {
             assert!(result.as_ref().unwrap_err().is_not_found());
         }
@@ -359,7 +355,7 @@ fn revoke_token_posts_the_reason_to_the_token_path() {
             .path(format!("/m2m_tokens/{TOKEN_ID}/revoke"))
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT);
+            .header("user-agent", clerk_machines::defaults::USER_AGENT);
         let mut revoked = token_json(None);
         revoked["revoked"] = json!(true);
         revoked["revocation_reason"] = json!("rotated");
@@ -370,10 +366,10 @@ fn revoke_token_posts_the_reason_to_the_token_path() {
         then.ok(&typed(token_json(None)));
     });
     let clerk = clerk(&server, INSTANCE_KEY);
-    let revoked = run(clerk.m2m().revoke_token(TOKEN_ID, Some("rotated"))).unwrap();
+    let revoked = run(clerk.m2m().revoke_token(TOKEN_ID).reason("rotated").send()).unwrap();
     assert!(revoked.revoked);
     assert_eq!(revoked.revocation_reason.as_deref(), Some("rotated"));
-    run(clerk.m2m().revoke_token(TOKEN_ID, None)).unwrap();
+    run(clerk.m2m().revoke_token(TOKEN_ID).send()).unwrap();
     with_reason.assert();
     without_reason.assert();
 }
@@ -392,7 +388,7 @@ fn revoke_token_checks_the_id_before_sending() {
         "../machines",
         "mt_0123456789abcdef0123456789abcdef/x",
     ] {
-        assert_invalid(run(clerk.m2m().revoke_token(id, None)), "token_id");
+        assert_invalid(run(clerk.m2m().revoke_token(id).send()), "token_id");
     }
     assert_eq!(mock.calls(), 0);
 }
@@ -405,7 +401,7 @@ fn revoke_token_decodes_every_documented_error() {
         let mock = server.revoke_m2m_token(|_, then| {
             let _ = if status == 400 { then.bad_request(&errors) } else { then.not_found(&errors) };
         });
-        assert_api(run(clerk(&server, INSTANCE_KEY).m2m().revoke_token(TOKEN_ID, None)), status, code);
+        assert_api(run(clerk(&server, INSTANCE_KEY).m2m().revoke_token(TOKEN_ID).send()), status, code);
         mock.assert();
     }
 }
@@ -421,7 +417,7 @@ fn verify_token_posts_the_token() {
             .path("/m2m_tokens/verify")
             .header("authorization", format!("Bearer {MACHINE_KEY}"))
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT);
+            .header("user-agent", clerk_machines::defaults::USER_AGENT);
         then.ok(&typed(token_json(None)));
     });
     let verified = run(clerk(&server, MACHINE_KEY).m2m().verify_token("mt_secret_abc")).unwrap();
@@ -461,7 +457,7 @@ fn with_secret_key_keeps_the_configuration_and_hides_the_key() {
     let server = MockServer::start();
     let instance = Clerk::new(
         INSTANCE_KEY,
-        ClerkConfig::default().base_url(format!("{}/", server.base_url())).user_agent("custom/1"),
+        ClerkConfig::default().with_base_url(format!("{}/", server.base_url())).with_user_agent("custom/1"),
     )
     .unwrap();
     let machine = instance.with_secret_key("ak_hidden_value").unwrap();

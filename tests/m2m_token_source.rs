@@ -2,34 +2,21 @@
 //! controllable clock, shared failures and retry.
 #![cfg(feature = "mock")]
 
+use clerk_machines::clock::ManualClock;
+use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
 use clerk_machines::mock::MockServerExt;
-use clerk_machines::{types, Clerk, ClerkConfig, Clock, Error, M2mTokenSource, TokenFormat};
+use clerk_machines::{types, Clerk, ClerkConfig, Error};
 use httpmock::MockServer;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 const MACHINE_KEY: &str = "ak_test_source_key";
 const CREATED_AT_MS: f64 = 1_753_743_316_590.0;
 
-/// A clock that only moves when told to.
-#[derive(Debug)]
-struct ManualClock(Mutex<SystemTime>);
-
-impl ManualClock {
-    fn new() -> Arc<Self> {
-        Arc::new(Self(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000))))
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
-    }
+/// A frozen clock at a fixed start.
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000)))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -55,7 +42,7 @@ fn created(token: &str, lifetime: Duration) -> types::CreateM2mTokenResponse {
 }
 
 fn source(server: &MockServer, clock: Arc<ManualClock>) -> M2mTokenSource {
-    M2mTokenSource::builder(MACHINE_KEY, ClerkConfig::default().base_url(server.base_url()))
+    M2mTokenSource::builder(MACHINE_KEY, ClerkConfig::default().with_base_url(server.base_url()))
         .refresh_margin(Duration::from_secs(300))
         .clock(clock)
         .build()
@@ -72,7 +59,7 @@ fn a_hundred_concurrent_callers_mint_one_token() {
             .into_inner()
             .delay(Duration::from_millis(300));
     });
-    let tokens = source(&server, ManualClock::new());
+    let tokens = source(&server, manual_clock());
     let results = runtime().block_on(async {
         let tasks: Vec<_> = (0..100)
             .map(|_| {
@@ -100,7 +87,7 @@ fn a_token_is_reused_until_the_margin_then_refreshed() {
     let mock = server.create_m2m_token(|_, then| {
         then.created(&created("mt_secret_one", Duration::from_secs(3600)));
     });
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let tokens = source(&server, clock.clone());
     let rt = runtime();
     rt.block_on(tokens.token()).unwrap();
@@ -127,7 +114,7 @@ fn the_margin_is_capped_at_half_a_short_lifetime() {
     let mock = server.create_m2m_token(|_, then| {
         then.created(&created("mt_secret_short", Duration::from_secs(60)));
     });
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let tokens = source(&server, clock.clone()); // margin 300 s > 60 s lifetime
     let rt = runtime();
     rt.block_on(tokens.token()).unwrap();
@@ -150,7 +137,7 @@ fn a_failed_refresh_reaches_every_waiter_and_the_next_call_retries() {
     let mut failing = server.create_m2m_token(|_, then| {
         then.bad_request(&errors);
     });
-    let tokens = source(&server, ManualClock::new());
+    let tokens = source(&server, manual_clock());
     // On a current-thread runtime, `join_all` polls every call once before the
     // response can arrive: all twenty wait on the same mint, whatever the timing.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -182,7 +169,7 @@ fn minting_sends_the_configured_options() {
         }));
         then.created(&created("eyJ.secret.jwt", Duration::from_secs(900)));
     });
-    let clerk = Clerk::new(MACHINE_KEY, ClerkConfig::default().base_url(server.base_url())).unwrap();
+    let clerk = Clerk::new(MACHINE_KEY, ClerkConfig::default().with_base_url(server.base_url())).unwrap();
     let tokens = M2mTokenSource::from_clerk(&clerk)
         .token_format(TokenFormat::Jwt)
         .ttl(Duration::from_secs(900))
@@ -203,7 +190,7 @@ fn the_builder_refuses_bad_options_before_sending() {
     let mock = server.create_m2m_token(|_, then| {
         then.created(&created("mt_secret_one", Duration::from_secs(3600)));
     });
-    let config = || ClerkConfig::default().base_url(server.base_url());
+    let config = || ClerkConfig::default().with_base_url(server.base_url());
     let cases = [
         (M2mTokenSource::builder("sk_test_instance", config()), "secret_key"),
         (M2mTokenSource::builder(MACHINE_KEY, config()).ttl(Duration::ZERO), "ttl"),

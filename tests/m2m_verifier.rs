@@ -2,21 +2,20 @@
 //! or an offline PEM key, with RSA keys generated here; opaque tokens through
 //! Clerk's verify endpoint.
 #![cfg(all(feature = "mock", feature = "jwt"))]
-#![cfg(feature = "mock")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use clerk_machines::clock::ManualClock;
+use clerk_machines::m2m::{M2mVerifier, TokenFormat, VerifyError};
 use clerk_machines::mock::MockServerExt;
-use clerk_machines::{
-    types, Clerk, ClerkConfig, Clock, Error, M2mVerifier, TokenFormat, VerifyError, DEFAULT_USER_AGENT,
-};
+use clerk_machines::{types, Clerk, ClerkConfig, Error};
 use httpmock::{Method, MockServer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MACHINE: &str = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
@@ -102,13 +101,13 @@ fn jwks_mock<'a>(server: &'a MockServer, keys: &[&TestKey]) -> httpmock::Mock<'a
             .path("/jwks")
             .header("authorization", format!("Bearer {INSTANCE_KEY}"))
             .header("clerk-api-version", clerk_machines::spec::VERSION)
-            .header("user-agent", DEFAULT_USER_AGENT);
+            .header("user-agent", clerk_machines::defaults::USER_AGENT);
         then.status(200).header("content-type", "application/json").json_body(body);
     })
 }
 
 fn clerk(server: &MockServer) -> Clerk {
-    Clerk::new(INSTANCE_KEY, ClerkConfig::default().base_url(server.base_url())).unwrap()
+    Clerk::new(INSTANCE_KEY, ClerkConfig::default().with_base_url(server.base_url())).unwrap()
 }
 
 fn pem_verifier() -> M2mVerifier {
@@ -122,23 +121,9 @@ fn rejection(result: Result<impl std::fmt::Debug, Error>) -> VerifyError {
     }
 }
 
-/// A clock that only moves when told to.
-struct ManualClock(Mutex<SystemTime>);
-
-impl ManualClock {
-    fn at(unix: i64) -> Arc<Self> {
-        Arc::new(Self(Mutex::new(UNIX_EPOCH + Duration::from_secs(unix as u64))))
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap()
-    }
+/// A frozen clock at `unix` seconds.
+fn clock_at(unix: i64) -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(unix as u64)))
 }
 
 #[test]
@@ -181,7 +166,7 @@ fn expired_and_not_yet_valid_tokens_are_rejected() {
 #[test]
 fn exp_and_nbf_allow_the_leeway_and_no_more() {
     let t0 = 1_800_000_000;
-    let clock = ManualClock::at(t0);
+    let clock = clock_at(t0);
     let verifier = M2mVerifier::from_pem(&key_a().public_pem)
         .leeway(Duration::from_secs(5))
         .clock(clock.clone())
@@ -198,7 +183,7 @@ fn exp_and_nbf_allow_the_leeway_and_no_more() {
 
     let strict = M2mVerifier::from_pem(&key_a().public_pem)
         .leeway(Duration::ZERO)
-        .clock(ManualClock::at(t0))
+        .clock(clock_at(t0))
         .build()
         .unwrap();
     assert_eq!(rejection(run(strict.verify(&token))), VerifyError::NotYetValid);
@@ -231,7 +216,7 @@ fn a_wrong_signature_is_rejected() {
 fn an_unknown_kid_refetches_the_jwks_at_most_once_per_interval() {
     let server = MockServer::start();
     let t0 = unix_now();
-    let clock = ManualClock::at(t0);
+    let clock = clock_at(t0);
     let mut old_set = jwks_mock(&server, &[key_a()]);
     let verifier = M2mVerifier::builder(&clerk(&server))
         .jwks_refetch_interval(Duration::from_secs(60))
@@ -505,9 +490,9 @@ fn the_builder_refuses_bad_configuration() {
 
 #[test]
 fn bearer_tokens_are_read_from_the_header() {
-    assert_eq!(clerk_machines::bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
-    assert_eq!(clerk_machines::bearer_token("bearer  mt_x "), Some("mt_x"));
-    assert_eq!(clerk_machines::bearer_token("Bearer "), None);
-    assert_eq!(clerk_machines::bearer_token("Basic abc"), None);
-    assert_eq!(clerk_machines::bearer_token("abc"), None);
+    assert_eq!(clerk_machines::m2m::bearer_token("Bearer abc.def.ghi"), Some("abc.def.ghi"));
+    assert_eq!(clerk_machines::m2m::bearer_token("bearer  mt_x "), Some("mt_x"));
+    assert_eq!(clerk_machines::m2m::bearer_token("Bearer "), None);
+    assert_eq!(clerk_machines::m2m::bearer_token("Basic abc"), None);
+    assert_eq!(clerk_machines::m2m::bearer_token("abc"), None);
 }

@@ -4,10 +4,9 @@
 
 mod common;
 
+use clerk_machines::machines::{MachineOrder, MachineOrderField, SortDirection};
 use clerk_machines::mock::MockServerExt;
-use clerk_machines::{
-    types, Error, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate, SortDirection,
-};
+use clerk_machines::{types, Error};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 use httpmock::{Method, MockServer};
@@ -73,7 +72,7 @@ async fn create_without_ttl_or_scopes_leaves_them_to_the_server() {
     });
     let clerk = client(&server);
     clerk.machines().create("bare", Vec::<String>::new(), None).await.expect("created");
-    clerk.machines().create_request("bare").send().await.expect("created by the builder");
+    clerk.machines().create("bare", Vec::<String>::new(), None).send().await.expect("created by send()");
     assert_eq!(mock.calls_async().await, 2);
 }
 
@@ -93,9 +92,8 @@ async fn create_builder_sends_the_same_request() {
     let clerk = client(&server);
     clerk
         .machines()
-        .create_request("worker")
-        .scoped_machine(OTHER_MACHINE_ID)
-        .scoped_machines([MACHINE_ID])
+        .create("worker", [OTHER_MACHINE_ID], None)
+        .scoped_machine(MACHINE_ID)
         .default_token_ttl(Duration::from_secs(60))
         .send()
         .await
@@ -114,12 +112,15 @@ async fn list_sends_paging_filters_and_typed_order() {
         then.ok(&page);
     });
     let clerk = client(&server);
-    let params = ListMachinesParams::new()
+    let got = clerk
+        .machines()
+        .list()
         .limit(2)
         .offset(4)
         .query("work")
-        .order_by(MachineOrder::new(MachineOrderField::Name, SortDirection::Ascending));
-    let got = clerk.machines().list(&params).await.expect("listed");
+        .order_by(MachineOrder::new(MachineOrderField::Name, SortDirection::Ascending))
+        .await
+        .expect("listed");
     mock.assert_async().await;
     assert_eq!(got.total_count, 42);
     assert_eq!(got.items.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [MACHINE_ID, OTHER_MACHINE_ID]);
@@ -133,7 +134,7 @@ async fn list_without_params_sends_no_query() {
         with_headers(when.into_inner());
         then.ok(&list_page(vec![], 0));
     });
-    let got = client(&server).machines().list(&ListMachinesParams::new()).await.expect("listed");
+    let got = client(&server).machines().list().await.expect("listed");
     mock.assert_async().await;
     assert!(got.items.is_empty());
 }
@@ -156,8 +157,15 @@ async fn list_all_pages_until_total_count() {
         then.ok(&page(&ids[4..5]));
     });
     let clerk = client(&server);
-    let params = ListMachinesParams::new().limit(2).order_by(MachineOrder::default());
-    let all: Vec<types::Machine> = clerk.machines().list_all(params).try_collect().await.expect("all pages");
+    let all: Vec<types::Machine> = clerk
+        .machines()
+        .list()
+        .limit(2)
+        .order_by(MachineOrder::default())
+        .into_stream()
+        .try_collect()
+        .await
+        .expect("all pages");
     assert_eq!(all.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), ids);
     for mock in [&first, &second, &third] {
         assert_eq!(mock.calls_async().await, 1);
@@ -172,7 +180,7 @@ async fn list_all_stops_on_the_first_error() {
         then.unauthorized(&error_body("authentication_invalid", "trace-list"));
     });
     let clerk = client(&server);
-    let results: Vec<_> = clerk.machines().list_all(ListMachinesParams::new()).collect::<Vec<_>>().await;
+    let results: Vec<_> = clerk.machines().list().into_stream().collect::<Vec<_>>().await;
     assert_eq!(results.len(), 1);
     assert_api_error(results[0].as_ref().unwrap_err(), 401, "authentication_invalid", "trace-list");
     assert_eq!(failing.calls_async().await, 1);
@@ -205,14 +213,9 @@ async fn update_sends_only_the_given_fields() {
         then.ok(&renamed);
     });
     let clerk = client(&server);
-    let got =
-        clerk.machines().update(MACHINE_ID, MachineUpdate::new().name("renamed")).await.expect("updated");
+    let got = clerk.machines().update(MACHINE_ID).name("renamed").await.expect("updated");
     assert_eq!(got.name, "renamed");
-    clerk
-        .machines()
-        .update(MACHINE_ID, MachineUpdate::new().default_token_ttl(Duration::from_secs(120)))
-        .await
-        .expect("updated");
+    clerk.machines().update(MACHINE_ID).default_token_ttl(Duration::from_secs(120)).await.expect("updated");
     name_only.assert_async().await;
     ttl_only.assert_async().await;
 }
@@ -393,7 +396,7 @@ async fn invalid_input_sends_nothing() {
     let too_many: Vec<String> = (0..151).map(|i| format!("mch_{i:0>27}")).collect();
     let results: Vec<(&str, Result<(), Error>)> = vec![
         ("empty name", machines.create("", Vec::<String>::new(), None).await.map(drop)),
-        ("256 chars", machines.create(&"é".repeat(256), Vec::<String>::new(), None).await.map(drop)),
+        ("256 chars", machines.create("é".repeat(256), Vec::<String>::new(), None).await.map(drop)),
         ("151 scopes", machines.create("m", too_many.clone(), None).await.map(drop)),
         ("empty scope id", machines.create("m", [""], None).await.map(drop)),
         ("ttl zero", machines.create("m", Vec::<String>::new(), Some(Duration::ZERO)).await.map(drop)),
@@ -408,16 +411,13 @@ async fn invalid_input_sends_nothing() {
             "ttl fractional",
             machines.create("m", Vec::<String>::new(), Some(Duration::from_millis(1500))).await.map(drop),
         ),
-        ("limit 0", machines.list(&ListMachinesParams::new().limit(0)).await.map(drop)),
-        ("limit 501", machines.list(&ListMachinesParams::new().limit(501)).await.map(drop)),
+        ("limit 0", machines.list().limit(0).await.map(drop)),
+        ("limit 501", machines.list().limit(501).await.map(drop)),
         ("get empty id", machines.get("").await.map(drop)),
         ("get dot", machines.get(".").await.map(drop)),
         ("delete dotdot", machines.delete("..").await.map(drop)),
-        ("empty update", machines.update(MACHINE_ID, MachineUpdate::new()).await.map(drop)),
-        (
-            "update long name",
-            machines.update(MACHINE_ID, MachineUpdate::new().name("x".repeat(256))).await.map(drop),
-        ),
+        ("empty update", machines.update(MACHINE_ID).await.map(drop)),
+        ("update long name", machines.update(MACHINE_ID).name("x".repeat(256)).await.map(drop)),
         ("rotate 8h+1s", machines.rotate_secret_key(MACHINE_ID, Duration::from_secs(28_801)).await.map(drop)),
         ("scope to ..", machines.add_scope(MACHINE_ID, "..").await.map(drop)),
         ("unscope from empty", machines.remove_scope("", MACHINE_ID).await.map(drop)),
@@ -426,7 +426,7 @@ async fn invalid_input_sends_nothing() {
     for (case, result) in results {
         assert!(matches!(result, Err(Error::InvalidInput { .. })), "{case}: {result:?}");
     }
-    let all: Vec<_> = machines.list_all(ListMachinesParams::new().limit(0)).collect::<Vec<_>>().await;
+    let all: Vec<_> = machines.list().limit(0).into_stream().collect::<Vec<_>>().await;
     assert!(matches!(all.as_slice(), [Err(Error::InvalidInput { field: "limit", .. })]));
     assert_eq!(anything.calls_async().await, 0, "no request may reach the server");
 }

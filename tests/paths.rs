@@ -10,7 +10,8 @@ const TRICKY: &str = "a/../b?c=1#d%2e e";
 const ENCODED: &str = "a%2F..%2Fb%3Fc=1%23d%252e%20e";
 
 fn client(url: String) -> Clerk {
-    Clerk::new("sk_test_paths", ClerkConfig::default().base_url(url).retry(RetryConfig::disabled())).unwrap()
+    Clerk::new("sk_test_paths", ClerkConfig::default().with_base_url(url).with_retry(RetryConfig::disabled()))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -60,7 +61,7 @@ async fn dot_segments_and_empty_ids_send_nothing() {
             machines.get(id).await.map(drop),
             machines.delete(id).await.map(drop),
             machines.secret_key(id).await.map(drop),
-            machines.update(id, clerk_machines::MachineUpdate::new().name("n")).await.map(drop),
+            machines.update(id).name("n").await.map(drop),
             machines.add_scope(id, "mch_other").await.map(drop),
             machines.add_scope("mch_other", id).await.map(drop),
             machines.remove_scope(id, "mch_other").await.map(drop),

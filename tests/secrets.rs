@@ -38,7 +38,7 @@ fn error_text(error: &Error) -> String {
 }
 
 fn client(url: &str) -> Clerk {
-    Clerk::new(KEY, ClerkConfig::default().base_url(url).retry(fast_retries())).unwrap()
+    Clerk::new(KEY, ClerkConfig::default().with_base_url(url).with_retry(fast_retries())).unwrap()
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn client_config_and_transport_hide_the_key() {
     headers.insert("x-debug-key", reqwest::header::HeaderValue::from_static(KEY));
     let custom = reqwest::Client::builder().default_headers(headers).build().unwrap();
     assert!(format!("{custom:?}").contains("SeCrEtInStAnCeKeY"), "precondition: reqwest shows it");
-    let config = ClerkConfig::default().http_client(custom);
+    let config = ClerkConfig::default().with_http_client(custom);
     assert_clean("ClerkConfig", &format!("{config:?} {config:#?}"));
     let clerk = Clerk::new(KEY, config).unwrap();
     assert_clean("Clerk with a custom client", &format!("{clerk:?}"));
@@ -139,9 +139,9 @@ async fn errors_of_failing_calls_hide_secrets() {
     // Timeout.
     let server = Server::start(vec![Reply::Delayed(Duration::from_secs(5), Vec::new())]).await;
     let config = ClerkConfig::default()
-        .base_url(&server.url)
-        .request_timeout(Duration::from_millis(200))
-        .retry(fast_retries());
+        .with_base_url(&server.url)
+        .with_request_timeout(Duration::from_millis(200))
+        .with_retry(fast_retries());
     let error = Clerk::new(KEY, config).unwrap().machines().get("mch_1").await.unwrap_err();
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
     assert_clean("Timeout", &error_text(&error));
@@ -183,8 +183,7 @@ async fn tracing_of_a_retried_failing_call_hides_secrets() {
     let reply = Reply::status(503, &[("Content-Type", "application/json")], body);
     let server = Server::start(vec![reply; 3]).await;
     // A query that would carry a secret if anything logged URLs.
-    let params = clerk_machines::ListMachinesParams::new().query(TOKEN);
-    let error = client(&server.url).machines().list(&params).await.unwrap_err();
+    let error = client(&server.url).machines().list().query(TOKEN).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(server.attempts(), 3);
 

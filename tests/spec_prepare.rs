@@ -107,12 +107,12 @@ fn request_only_closed(spec: &serde_json::Value) -> bool {
 }
 
 #[test]
+#[ignore = "needs Clerk's published specs in ../shared/openapi/bapi (SHARED_SPECS); .ci/run runs it"]
 fn every_shared_spec_prepares() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/openapi/bapi");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipped: {} is not here", dir.display());
-        return;
-    };
+    let dir = std::env::var_os("SHARED_SPECS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/openapi/bapi"));
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in entries {
         let path = entry.unwrap().path();
         let prepared = prepare::prepare(spec_file::read(&path).unwrap())

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    clerk_machines::__fuzz::decode_response(data);
+    clerk_machines::fuzzing::decode_response(data);
 });

@@ -1,23 +1,125 @@
-//! Machine-to-machine (M2M) tokens: the four API operations ([`M2m`]), a
-//! caching token source for the calling side ([`M2mTokenSource`]) and, with
-//! the `jwt` feature, a verifier for the called side (`M2mVerifier`).
+//! Machine-to-machine (M2M) tokens.
+//!
+//! - [`M2m`], reached with [`Clerk::m2m`]: the four API operations (create,
+//!   list, revoke, verify). As with [`Machines`](crate::machines::Machines),
+//!   methods take the required arguments and return a request builder you
+//!   `.await` (or finish with `.send()`).
+//! - [`M2mTokenSource`]: the calling side's cached, single-flight supply of tokens.
+//! - `M2mVerifier` (feature `jwt`): the called side's check of incoming
+//!   tokens, JWTs locally and opaque tokens through Clerk.
 
-#[cfg(feature = "jwt")]
-mod jwks;
-mod ops;
+mod create;
+mod list;
+mod revoke;
 mod source;
 #[cfg(feature = "jwt")]
-mod verify;
+mod verifier;
 
-pub use ops::{CreateM2mTokenRequest, ListM2mTokensParams, M2m, MAX_M2M_TOKENS_PAGE};
-pub use source::{M2mTokenSource, M2mTokenSourceBuilder, DEFAULT_REFRESH_MARGIN};
+pub use create::CreateM2mToken;
+pub use list::ListM2mTokens;
+pub use revoke::RevokeM2mToken;
+pub use source::{M2mTokenSource, M2mTokenSourceBuilder};
 #[cfg(feature = "jwt")]
-pub use verify::{
-    bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
-    DEFAULT_JWKS_REFETCH_INTERVAL, DEFAULT_LEEWAY,
-};
+pub use verifier::{bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError};
 
+use crate::api::types;
+use crate::client::Clerk;
+use crate::error::{Error, Result};
+use crate::request::send;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The claims of an M2M JWT that are not the token's custom claims: the
+/// registered JWT claims (RFC 7519) and `scopes`, which Clerk adds.
+pub const RESERVED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scopes"];
+
+/// The M2M token operations of a [`Clerk`] client; get one with [`Clerk::m2m`].
+///
+/// Arguments are checked against the spec first: invalid input returns
+/// [`Error::InvalidInput`] without sending anything. Errors Clerk returns are
+/// [`Error::Api`], as for every other operation.
+#[derive(Clone, Copy, Debug)]
+pub struct M2m<'a> {
+    clerk: &'a Clerk,
+}
+
+impl<'a> M2m<'a> {
+    pub(crate) fn new(clerk: &'a Clerk) -> Self {
+        Self { clerk }
+    }
+
+    /// Mints a token: set what you need on the builder, then `.await` it.
+    ///
+    /// Clerk mints tokens only for requests authenticated with a **machine
+    /// secret key** (`ak_...`): build the client with one, or give one with
+    /// [`CreateM2mToken::machine_secret_key`]. An instance key (`sk_...`) is
+    /// refused before sending.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), clerk_machines::Error> {
+    /// use clerk_machines::m2m::TokenFormat;
+    /// use clerk_machines::{Clerk, ClerkConfig};
+    /// use std::time::Duration;
+    ///
+    /// let clerk = Clerk::new("ak_...", ClerkConfig::default())?;
+    /// let created = clerk
+    ///     .m2m()
+    ///     .create_token()
+    ///     .seconds_until_expiration(Duration::from_secs(600))
+    ///     .token_format(TokenFormat::Jwt)
+    ///     .claims(serde_json::json!({ "job": "nightly-export" }))
+    ///     .await?;
+    /// let bearer = created.token.expose_secret(); // send as `Authorization: Bearer ...`
+    /// # let _ = bearer; Ok(()) }
+    /// ```
+    pub fn create_token(self) -> CreateM2mToken<'a> {
+        CreateM2mToken::new(self.clerk)
+    }
+
+    /// Lists the opaque tokens of machine `subject` (`mch_...`): one page
+    /// when awaited, every page with [`into_stream`](ListM2mTokens::into_stream).
+    /// JWT-format tokens are not stored by Clerk, so they are never listed.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_machines::Clerk) -> Result<(), clerk_machines::Error> {
+    /// use futures::TryStreamExt;
+    ///
+    /// let subject = "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+    /// let page = clerk.m2m().list_tokens(subject).revoked(true).limit(50).await?;
+    /// let live: Vec<_> = clerk.m2m().list_tokens(subject).into_stream().try_collect().await?;
+    /// # let _ = (page, live); Ok(()) }
+    /// ```
+    pub fn list_tokens(self, subject: impl Into<String>) -> ListM2mTokens<'a> {
+        ListM2mTokens::new(self.clerk, subject.into())
+    }
+
+    /// Revokes the opaque token with id `token_id` (`mt_` and 32 hexadecimal
+    /// digits); the builder takes an optional reason. JWT-format tokens
+    /// cannot be revoked.
+    ///
+    /// ```no_run
+    /// # async fn demo(clerk: clerk_machines::Clerk) -> Result<(), clerk_machines::Error> {
+    /// clerk.m2m().revoke_token("mt_0123456789abcdef0123456789abcdef").reason("key leaked").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn revoke_token(self, token_id: impl Into<String>) -> RevokeM2mToken<'a> {
+        RevokeM2mToken::new(self.clerk, token_id.into())
+    }
+
+    /// Asks Clerk whether `token` is a valid M2M token, and what it knows of
+    /// it (subject, scopes, claims, revoked or expired). Works for both
+    /// formats; `M2mVerifier` (feature `jwt`) checks JWTs locally instead.
+    ///
+    /// Authenticated with a machine secret key, Clerk also checks that the
+    /// token was granted access to that machine: the least-privilege way for
+    /// a called service to verify its callers.
+    pub async fn verify_token(self, token: &str) -> Result<types::VerifyM2mTokenResponse> {
+        if token.trim().is_empty() {
+            return Err(Error::invalid("token", "must not be empty"));
+        }
+        let body = types::VerifyM2mTokenBody::builder().token(token.to_owned());
+        send(self.clerk.raw().verify_m2m_token().body(body).send()).await
+    }
+}
 
 /// The format of an M2M token.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -28,60 +130,25 @@ pub enum TokenFormat {
     #[default]
     Opaque,
     /// A JWT signed by the instance (RS256): verified locally against the
-    /// instance's JWKS, without a request per verification. Stateless: it can
-    /// be neither listed nor revoked.
+    /// instance's keys, without a request per verification. Stateless: it
+    /// can be neither listed nor revoked.
     Jwt,
 }
 
 impl TokenFormat {
-    pub(crate) fn to_generated(self) -> crate::types::CreateM2mTokenBodyTokenFormat {
+    /// The value the spec uses: `opaque` or `jwt`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            TokenFormat::Opaque => crate::types::CreateM2mTokenBodyTokenFormat::Opaque,
-            TokenFormat::Jwt => crate::types::CreateM2mTokenBodyTokenFormat::Jwt,
+            TokenFormat::Opaque => "opaque",
+            TokenFormat::Jwt => "jwt",
         }
     }
 }
 
 impl std::fmt::Display for TokenFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            TokenFormat::Opaque => "opaque",
-            TokenFormat::Jwt => "jwt",
-        })
+        f.write_str(self.as_str())
     }
-}
-
-/// Where [`M2mTokenSource`] and [`M2mVerifier`] read the current time.
-///
-/// The default is [`SystemClock`]; tests inject a clock they can move forward
-/// to exercise expiry and refresh without sleeping.
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system's wall clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-}
-
-/// `true` for a machine id: `mch_` followed by 27 word characters (spec: `^mch_\w{27}$`).
-pub(crate) fn is_machine_id(value: &str) -> bool {
-    value
-        .strip_prefix("mch_")
-        .is_some_and(|rest| rest.len() == 27 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-}
-
-/// `true` for an M2M token id: `mt_` followed by 32 hex digits (spec: `^mt_[0-9A-Fa-f]{32}$`).
-pub(crate) fn is_token_id(value: &str) -> bool {
-    value
-        .strip_prefix("mt_")
-        .is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A timestamp in milliseconds since the epoch (as Clerk sends them, `f64`) as a time.
@@ -93,37 +160,15 @@ pub(crate) fn millis_to_time(millis: f64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(millis as u64))
 }
 
-/// A timestamp in seconds since the epoch (JWT `exp`/`nbf`) as a time.
-#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
-pub(crate) fn seconds_to_time(seconds: f64) -> Option<SystemTime> {
-    if !seconds.is_finite() || !(0.0..=1e14).contains(&seconds) {
-        return None;
-    }
-    UNIX_EPOCH.checked_add(Duration::from_secs_f64(seconds))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn id_patterns_follow_the_spec() {
-        assert!(is_machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"));
-        assert!(!is_machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6D"));
-        assert!(!is_machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6D-"));
-        assert!(!is_machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dé"));
-        assert!(!is_machine_id("user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"));
-        assert!(is_token_id("mt_0123456789abcdefABCDEF0123456789"));
-        assert!(!is_token_id("mt_0123456789abcdefABCDEF012345678g"));
-        assert!(!is_token_id("mt_0123456789abcdef"));
-    }
 
     #[test]
     fn timestamps_convert_safely() {
         assert_eq!(millis_to_time(1500.0), Some(UNIX_EPOCH + Duration::from_millis(1500)));
         assert_eq!(millis_to_time(f64::NAN), None);
         assert_eq!(millis_to_time(-1.0), None);
-        assert_eq!(seconds_to_time(f64::INFINITY), None);
-        assert_eq!(seconds_to_time(10.0), Some(UNIX_EPOCH + Duration::from_secs(10)));
+        assert_eq!(millis_to_time(1e18), None);
     }
 }

@@ -1,9 +1,11 @@
 //! [`M2mTokenSource`]: the calling side's cached, single-flight supply of M2M tokens.
 
-use super::ops::require_machine_key;
-use super::{Clock, SystemClock, TokenFormat};
+use super::create::require_machine_key;
+use super::TokenFormat;
 use crate::client::Clerk;
+use crate::clock::{Clock, SystemClock};
 use crate::config::ClerkConfig;
+use crate::defaults;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -11,9 +13,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
-
-/// How long before a token's expiry [`M2mTokenSource`] mints the next one, by default.
-pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 type Flight = Shared<BoxFuture<'static, std::result::Result<Cached, Arc<Error>>>>;
 
@@ -28,7 +27,8 @@ type Flight = Shared<BoxFuture<'static, std::result::Result<Cached, Arc<Error>>>
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), clerk_machines::Error> {
-/// use clerk_machines::{ClerkConfig, M2mTokenSource, TokenFormat};
+/// use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
+/// use clerk_machines::ClerkConfig;
 /// use std::time::Duration;
 ///
 /// let tokens = M2mTokenSource::builder("ak_...", ClerkConfig::default())
@@ -187,7 +187,7 @@ impl MintParams {
         if let Some(claims) = &self.claims {
             request = request.claims(claims);
         }
-        request.send().await
+        request.await
     }
 }
 
@@ -219,7 +219,7 @@ impl M2mTokenSourceBuilder {
             clerk,
             format: None,
             ttl: None,
-            margin: DEFAULT_REFRESH_MARGIN,
+            margin: defaults::REFRESH_MARGIN,
             claims: None,
             clock: Arc::new(SystemClock),
         }
@@ -239,7 +239,7 @@ impl M2mTokenSourceBuilder {
     }
 
     /// How long before expiry a new token is minted (default
-    /// [`DEFAULT_REFRESH_MARGIN`]). Capped at half of a token's lifetime so
+    /// [`defaults::REFRESH_MARGIN`]). Capped at half of a token's lifetime so
     /// that short-lived tokens are still reused.
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;

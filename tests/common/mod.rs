@@ -18,14 +18,15 @@ pub const OTHER_MACHINE_ID: &str = "mch_2yGkLpQ7Y3rXSwtU24CzTk9I7Em";
 
 /// A client pointed at the mock server.
 pub fn client(server: &httpmock::MockServer) -> Clerk {
-    Clerk::new(SECRET_KEY, ClerkConfig::default().base_url(server.base_url())).expect("valid test client")
+    Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(server.base_url()))
+        .expect("valid test client")
 }
 
 /// Adds the headers every request must carry, and the one it must not.
 pub fn with_headers(when: httpmock::When) -> httpmock::When {
     when.header("authorization", format!("Bearer {SECRET_KEY}"))
         .header("clerk-api-version", clerk_machines::spec::VERSION)
-        .header("user-agent", clerk_machines::DEFAULT_USER_AGENT)
+        .header("user-agent", clerk_machines::defaults::USER_AGENT)
         .header_missing("api-version")
 }
 

@@ -158,7 +158,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<String> {
 /// Short backoffs so that retried cases stay fast.
 pub fn fast_retries() -> clerk_machines::RetryConfig {
     clerk_machines::RetryConfig::default()
-        .initial_backoff(Duration::from_millis(10))
-        .max_backoff(Duration::from_millis(40))
-        .jitter(false)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(40))
+        .with_jitter(false)
 }

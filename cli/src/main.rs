@@ -3,19 +3,16 @@
 
 #![forbid(unsafe_code)]
 
-#[path = "clerk-machines/m2m.rs"]
 mod m2m;
-#[path = "clerk-machines/output.rs"]
 mod output;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clerk_machines::fake::{FakeClerk, FakeOptions};
-use clerk_machines::{
-    Clerk, ClerkConfig, Error, ListMachinesParams, MachineOrder, MachineOrderField, MachineUpdate,
-    SortDirection,
-};
+use clerk_machines::machines::{ListMachines, MachineOrder};
+use clerk_machines::{Clerk, ClerkConfig, Error};
+use clerk_machines_fake::{FakeClerk, FakeOptions};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// Exit code when Clerk answered with an error.
@@ -90,7 +87,7 @@ enum MachinesCmd {
         #[arg(long)]
         query: Option<String>,
         /// Sort order: name, created_at, with + or - in front.
-        #[arg(long, value_parser = parse_order, allow_hyphen_values = true)]
+        #[arg(long, value_parser = MachineOrder::from_str, allow_hyphen_values = true)]
         order_by: Option<MachineOrder>,
         /// Fetch every page.
         #[arg(long)]
@@ -187,19 +184,6 @@ enum M2mCmd {
     },
 }
 
-fn parse_order(text: &str) -> Result<MachineOrder, String> {
-    let (direction, field) = match text.strip_prefix('-') {
-        Some(field) => (SortDirection::Descending, field),
-        None => (SortDirection::Ascending, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let field = match field {
-        "name" => MachineOrderField::Name,
-        "created_at" => MachineOrderField::CreatedAt,
-        _ => return Err("expected name or created_at, optionally prefixed by + or -".into()),
-    };
-    Ok(MachineOrder::new(field, direction))
-}
-
 /// Why a command failed, and so which exit code it gets.
 #[derive(Debug)]
 enum Failure {
@@ -278,7 +262,7 @@ impl From<std::io::Error> for Failure {
 impl Global {
     fn config(&self) -> ClerkConfig {
         match self.api_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            Some(url) => ClerkConfig::default().base_url(url),
+            Some(url) => ClerkConfig::default().with_base_url(url),
             None => ClerkConfig::default(),
         }
     }
@@ -374,20 +358,16 @@ async fn machines(
     let api = clerk.machines();
     match cmd {
         MachinesCmd::List { limit, offset, query, order_by, all } => {
-            let mut params = ListMachinesParams::new().offset(offset);
-            if let Some(limit) = limit {
-                params = params.limit(limit);
-            }
-            if let Some(query) = query {
-                params = params.query(query);
-            }
-            if let Some(order) = order_by {
-                params = params.order_by(order);
-            }
+            let filters = ListFilters { query, order_by };
             if all {
-                return list_all(&clerk, params, json, out).await;
+                let page_size = limit.unwrap_or(clerk_machines::defaults::MACHINES_STREAM_PAGE);
+                return list_all(&clerk, &filters, page_size, offset, json, out).await;
             }
-            let page = api.list(&params).await?;
+            let mut request = filters.request(&clerk).offset(offset);
+            if let Some(limit) = limit {
+                request = request.limit(limit);
+            }
+            let page = request.await?;
             if json {
                 output::json(
                     out,
@@ -400,7 +380,7 @@ async fn machines(
             }
         }
         MachinesCmd::Create { name, scopes, ttl: seconds } => {
-            let created = api.create(&name, scopes, seconds.map(ttl)).await?;
+            let created = api.create(name, scopes, seconds.map(ttl)).await?;
             if json {
                 output::json(out, &created)?;
             } else {
@@ -416,14 +396,14 @@ async fn machines(
             }
         }
         MachinesCmd::Update { machine_id, name, ttl: seconds } => {
-            let mut update = MachineUpdate::new();
+            let mut update = api.update(machine_id);
             if let Some(name) = name {
                 update = update.name(name);
             }
             if let Some(seconds) = seconds {
                 update = update.default_token_ttl(ttl(seconds));
             }
-            let machine = api.update(&machine_id, update).await?;
+            let machine = update.await?;
             if json {
                 output::json(out, &machine)?;
             } else {
@@ -474,17 +454,36 @@ async fn machines(
     Ok(())
 }
 
+/// The filters of `machines list`, kept to build each page's request.
+struct ListFilters {
+    query: Option<String>,
+    order_by: Option<MachineOrder>,
+}
+
+impl ListFilters {
+    fn request<'a>(&self, clerk: &'a Clerk) -> ListMachines<'a> {
+        let mut request = clerk.machines().list();
+        if let Some(query) = &self.query {
+            request = request.query(query.as_str());
+        }
+        if let Some(order) = self.order_by {
+            request = request.order_by(order);
+        }
+        request
+    }
+}
+
 /// Fetches every page and prints rows as they arrive: a table whose first
 /// column (the fixed-width id) stays aligned, or a JSON array. Progress goes
 /// to stderr only when stderr is a terminal.
 async fn list_all(
     clerk: &Clerk,
-    params: ListMachinesParams,
+    filters: &ListFilters,
+    page_size: u32,
+    mut offset: u64,
     json: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let page_size = params.limit.unwrap_or(clerk_machines::DEFAULT_LIST_ALL_PAGE_SIZE);
-    let mut params = params.limit(page_size);
     let progress = std::io::stderr().is_terminal();
     let mut seen = 0u64;
     let mut first = true;
@@ -494,7 +493,7 @@ async fn list_all(
         writeln!(out, "{}", output::streamed_row(&output::MACHINE_HEADER.map(String::from)))?;
     }
     loop {
-        let page = clerk.machines().list(&params).await?;
+        let page = filters.request(clerk).limit(page_size).offset(offset).await?;
         for machine in &page.items {
             if json {
                 let text = serde_json::to_string(machine).map_err(|e| Failure::Unreachable(e.to_string()))?;
@@ -509,10 +508,10 @@ async fn list_all(
         if progress {
             eprint!("\rfetched {seen}/{} machines", page.total_count);
         }
-        if page.items.is_empty() || params.offset + page.items.len() as u64 >= page.total_count {
+        offset += page.items.len() as u64;
+        if page.items.is_empty() || offset >= page.total_count {
             break;
         }
-        params = params.clone().offset(params.offset + page.items.len() as u64);
     }
     if progress {
         eprintln!();

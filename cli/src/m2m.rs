@@ -1,7 +1,8 @@
 //! M2M token calls for the CLI, on the library's `clerk.m2m()` layer.
 
 use crate::Failure;
-use clerk_machines::{types, Clerk, ListM2mTokensParams, TokenFormat};
+use clerk_machines::m2m::TokenFormat;
+use clerk_machines::{types, Clerk};
 use std::time::Duration;
 
 /// Mints a token (the client must hold a machine secret key).
@@ -21,7 +22,7 @@ pub async fn create(
     if let Some(claims) = claims {
         request = request.claims(claims);
     }
-    Ok(request.send().await?)
+    Ok(request.await?)
 }
 
 /// One page of a machine's tokens.
@@ -33,8 +34,7 @@ pub async fn list(
     limit: u32,
     offset: u64,
 ) -> Result<clerk_machines::Page<types::GetM2mTokensResponseM2mTokensItem>, Failure> {
-    let params = ListM2mTokensParams::new().revoked(revoked).expired(expired).limit(limit).offset(offset);
-    Ok(clerk.m2m().list_tokens(subject, &params).await?)
+    Ok(clerk.m2m().list_tokens(subject).revoked(revoked).expired(expired).limit(limit).offset(offset).await?)
 }
 
 /// Revokes a token by id.
@@ -43,7 +43,11 @@ pub async fn revoke(
     token_id: &str,
     reason: Option<String>,
 ) -> Result<types::RevokeM2mTokenResponse, Failure> {
-    Ok(clerk.m2m().revoke_token(token_id, reason.as_deref()).await?)
+    let mut request = clerk.m2m().revoke_token(token_id);
+    if let Some(reason) = reason {
+        request = request.reason(reason);
+    }
+    Ok(request.await?)
 }
 
 /// Asks Clerk whether a token is valid.

@@ -2,14 +2,13 @@
 //! with Clerk's rules. Handlers in `routes` parse HTTP and call in here.
 
 use super::errors::{Failure, Outcome};
-use crate::api::types;
-use rand::distributions::{Alphanumeric, Distribution};
-use rand::Rng;
+use super::ids::{random_alnum, random_hex};
+use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
+use clerk_machines::m2m::RESERVED_CLAIMS;
+use clerk_machines::types;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Most machines one machine may be scoped to.
 pub(crate) const MAX_SCOPES: usize = 150;
@@ -18,55 +17,6 @@ const DEFAULT_TOKEN_TTL: u64 = 3600;
 const MAX_TOKEN_TTL: u64 = 315_360_000;
 const MAX_PREVIOUS_TOKEN_TTL: i64 = 28_800;
 const MACHINE_ID_CHARS: usize = 27;
-
-/// `n` random lowercase hex digits.
-pub(crate) fn random_hex(n: usize) -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
-    let mut rng = rand::thread_rng();
-    (0..n).map(|_| HEX[rng.gen_range(0..16)] as char).collect()
-}
-
-/// `n` random ASCII letters and digits.
-pub(crate) fn random_alnum(n: usize) -> String {
-    Alphanumeric.sample_iter(rand::thread_rng()).take(n).map(char::from).collect()
-}
-
-/// `true` for `mch_` followed by 27 word characters (the spec's pattern).
-pub(crate) fn is_machine_id(id: &str) -> bool {
-    id.strip_prefix("mch_")
-        .is_some_and(|rest| rest.chars().count() == MACHINE_ID_CHARS && rest.chars().all(is_word_char))
-}
-
-/// `true` for `mt_` followed by 32 hex digits (the spec's pattern for token ids).
-pub(crate) fn is_token_id(id: &str) -> bool {
-    id.strip_prefix("mt_").is_some_and(|rest| rest.len() == 32 && rest.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
-/// The fake's clock: wall time plus an offset tests can advance.
-#[derive(Debug, Default)]
-pub(crate) struct Clock {
-    offset_ms: AtomicI64,
-}
-
-impl Clock {
-    /// Milliseconds since the Unix epoch, as the fake sees them.
-    pub(crate) fn now_ms(&self) -> i64 {
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        i64::try_from(wall.as_millis())
-            .unwrap_or(i64::MAX)
-            .saturating_add(self.offset_ms.load(Ordering::SeqCst))
-    }
-
-    /// Moves the clock forward.
-    pub(crate) fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-}
 
 /// Who is calling, from the `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -744,16 +694,12 @@ fn check_ttl(ttl: u64) -> Outcome<NonZeroU64> {
     })
 }
 
-/// Keys a JWT's payload uses itself; other top-level keys are the token's custom claims.
-pub(crate) const REGISTERED_CLAIMS: &[&str] =
-    &["iss", "sub", "jti", "aud", "scopes", "iat", "nbf", "exp", "azp"];
-
 /// The payload of a JWT-format token: registered claims plus the custom ones at the top level.
 pub(crate) fn jwt_payload(plan: &JwtPlan, issuer: &str) -> Map<String, Value> {
     let mut payload = Map::new();
     if let Some(Value::Object(custom)) = &plan.claims {
         for (k, v) in custom {
-            if !REGISTERED_CLAIMS.contains(&k.as_str()) {
+            if !RESERVED_CLAIMS.contains(&k.as_str()) {
                 payload.insert(k.clone(), v.clone());
             }
         }
@@ -773,7 +719,7 @@ pub(crate) fn jwt_payload(plan: &JwtPlan, issuer: &str) -> Map<String, Value> {
 pub(crate) fn plan_from_payload(payload: &Map<String, Value>) -> Option<JwtPlan> {
     let id = payload.get("jti")?.as_str()?.to_owned();
     let subject = payload.get("sub")?.as_str()?.to_owned();
-    if !is_token_id(&id) || !is_machine_id(&subject) {
+    if !is_m2m_token_id(&id) || !is_machine_id(&subject) {
         return None;
     }
     let scopes = match payload.get("aud") {
@@ -783,7 +729,7 @@ pub(crate) fn plan_from_payload(payload: &Map<String, Value>) -> Option<JwtPlan>
     };
     let custom: Map<String, Value> = payload
         .iter()
-        .filter(|(k, _)| !REGISTERED_CLAIMS.contains(&k.as_str()))
+        .filter(|(k, _)| !RESERVED_CLAIMS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Some(JwtPlan {
@@ -805,8 +751,8 @@ mod tests {
         let mut model = Model::new("sk_test_x".into());
         let created = model.create_machine("a".into(), vec![], None, 1).unwrap();
         assert!(is_machine_id(&created.id), "{}", created.id);
-        assert!(is_token_id(&format!("mt_{}", random_hex(32))));
-        assert!(!is_token_id("mt_xyz"));
+        assert!(is_m2m_token_id(&format!("mt_{}", random_hex(32))));
+        assert!(!is_m2m_token_id("mt_xyz"));
     }
 
     #[test]

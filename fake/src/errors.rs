@@ -1,8 +1,8 @@
 //! Clerk's error bodies, as the fake returns them.
 
-use crate::api::types;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clerk_machines::types;
 use serde_json::{Map, Value};
 
 /// A failed request: the status and the one error entry Clerk would send.
@@ -159,7 +159,7 @@ fn unbuildable(e: types::error::ConversionError) -> Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let trace_id = super::state::random_hex(32);
+        let trace_id = super::ids::random_hex(32);
         let mut response = match self.body(&trace_id) {
             Ok(body) => (self.status, axum::Json(body)).into_response(),
             // Still Clerk's error shape, written by hand, naming what went wrong.

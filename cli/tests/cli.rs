@@ -1,8 +1,7 @@
 //! End to end: the built `clerk-machines` binary against a `FakeClerk`,
 //! checking stdout, stderr and exit codes.
-#![cfg(feature = "cli")]
 
-use clerk_machines::fake::FakeClerk;
+use clerk_machines_fake::FakeClerk;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,94 +1,28 @@
 //! [`M2mVerifier`]: the called side's check of incoming M2M tokens.
 
-use super::jwks::JwksCache;
-use super::{is_machine_id, millis_to_time, seconds_to_time, Clock, SystemClock, TokenFormat};
+mod error;
+mod jwks;
+
+pub use error::VerifyError;
+
+use super::{millis_to_time, TokenFormat, RESERVED_CLAIMS};
 use crate::client::{Clerk, KeyKind};
+use crate::clock::{Clock, SystemClock};
+use crate::defaults;
 use crate::error::{Error, Result};
+use crate::ids::is_machine_id;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use error::{rejected_malformed, shown};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jwks::JwksCache;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// Clock skew allowed on `exp` and `nbf` by default.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(5);
-/// Shortest time between two JWKS fetches triggered by unknown key ids, by default.
-pub const DEFAULT_JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
-
 /// The one signature algorithm Clerk uses for M2M JWTs.
 const ALGORITHM: &str = "RS256";
-/// JWT claims that are not custom claims.
-const REGISTERED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scopes", "azp"];
-
-/// Why an M2M token was rejected (inside [`Error::Verify`]).
-///
-/// Each reason is its own variant, so that callers can log or count them;
-/// none of them quotes the token.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The token's `exp` has passed (beyond the allowed clock skew), or Clerk reports it expired.
-    #[error("the token has expired")]
-    Expired,
-    /// The token's `nbf` is still in the future (beyond the allowed clock skew).
-    #[error("the token is not valid yet")]
-    NotYetValid,
-    /// The signature does not match the key the token names.
-    #[error("the signature does not verify")]
-    BadSignature,
-    /// The token names a key that the instance's JWKS does not hold, even after a refetch.
-    #[error("no key `{kid}` in the instance's JWKS")]
-    UnknownKid {
-        /// The key id from the token's header.
-        kid: String,
-    },
-    /// The token is signed (or claims to be) with an algorithm other than RS256, including `none`.
-    #[error("algorithm `{alg}` is not allowed; M2M tokens are signed with RS256")]
-    DisallowedAlgorithm {
-        /// The `alg` from the token's header.
-        alg: String,
-    },
-    /// The token is not a well-formed M2M token (not a JWT, bad encoding, missing claims, ...).
-    #[error("malformed token: {reason}")]
-    Malformed {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The token's subject is not a machine id (`mch_...`).
-    #[error("the subject `{subject}` is not a machine id")]
-    WrongSubject {
-        /// The subject found (empty when there was none).
-        subject: String,
-    },
-    /// The token is not scoped to the machine the verifier requires.
-    #[error("the token is not scoped to machine `{machine_id}`")]
-    NotScoped {
-        /// The machine the verifier requires.
-        machine_id: String,
-    },
-    /// Clerk reports the (opaque) token as revoked.
-    #[error("the token has been revoked")]
-    Revoked,
-}
-
-impl VerifyError {
-    fn malformed(reason: impl Into<String>) -> Self {
-        VerifyError::Malformed { reason: reason.into() }
-    }
-}
-
-/// A value taken from an unverified token, made safe to put in an error
-/// message and a log line: at most 64 characters, control characters replaced.
-pub(super) fn shown(value: &str) -> String {
-    value.chars().take(64).map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
-}
-
-/// [`Error::Verify`] with [`VerifyError::Malformed`].
-fn rejected_malformed(reason: impl Into<String>) -> Error {
-    Error::Verify(VerifyError::malformed(reason))
-}
 
 /// A token that passed verification.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,8 +54,8 @@ impl VerifiedM2mToken {
 /// is matched without regard to case), or `None` for another scheme.
 ///
 /// ```
-/// assert_eq!(clerk_machines::bearer_token("Bearer mt_123"), Some("mt_123"));
-/// assert_eq!(clerk_machines::bearer_token("Basic dXNlcg=="), None);
+/// assert_eq!(clerk_machines::m2m::bearer_token("Bearer mt_123"), Some("mt_123"));
+/// assert_eq!(clerk_machines::m2m::bearer_token("Basic dXNlcg=="), None);
 /// ```
 pub fn bearer_token(authorization: &str) -> Option<&str> {
     let (scheme, token) = authorization.trim().split_once(' ')?;
@@ -147,7 +81,8 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), clerk_machines::Error> {
-/// use clerk_machines::{Clerk, M2mVerifier};
+/// use clerk_machines::m2m::M2mVerifier;
+/// use clerk_machines::Clerk;
 ///
 /// let clerk = Clerk::from_env()?; // the instance key, sk_...
 /// let verifier = M2mVerifier::builder(&clerk).scoped_to("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").build()?;
@@ -303,7 +238,7 @@ impl M2mVerifier {
         }
         scopes.sort();
         scopes.dedup();
-        claims.retain(|name, _| !REGISTERED_CLAIMS.contains(&name.as_str()));
+        claims.retain(|name, _| !RESERVED_CLAIMS.contains(&name.as_str()));
         let verified = VerifiedM2mToken {
             machine_id,
             token_id,
@@ -393,6 +328,14 @@ fn check_payload_and_signature(token: &str) -> Result<()> {
     }
 }
 
+/// A timestamp in seconds since the epoch (JWT `exp`/`nbf`) as a time.
+fn seconds_to_time(seconds: f64) -> Option<SystemTime> {
+    if !seconds.is_finite() || !(0.0..=1e14).contains(&seconds) {
+        return None;
+    }
+    std::time::UNIX_EPOCH.checked_add(Duration::from_secs_f64(seconds))
+}
+
 /// A NumericDate claim (seconds since the epoch) as a time.
 fn time_claim(claims: &Map<String, Value>, name: &str) -> Result<Option<SystemTime>> {
     match claims.get(name) {
@@ -452,21 +395,21 @@ impl M2mVerifierBuilder {
         Self {
             source,
             opaque_via: None,
-            leeway: DEFAULT_LEEWAY,
-            refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
+            leeway: defaults::LEEWAY,
+            refetch_interval: defaults::JWKS_REFETCH_INTERVAL,
             scoped_to: None,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// Clock skew allowed on `exp` and `nbf` (default [`DEFAULT_LEEWAY`]).
+    /// Clock skew allowed on `exp` and `nbf` (default [`defaults::LEEWAY`]).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
     }
 
     /// Shortest time between two JWKS fetches caused by unknown key ids
-    /// (default [`DEFAULT_JWKS_REFETCH_INTERVAL`]): a flood of tokens naming
+    /// (default [`defaults::JWKS_REFETCH_INTERVAL`]): a flood of tokens naming
     /// made-up keys costs at most one request per interval. A failed fetch
     /// counts too (its error is returned to the verification that caused it),
     /// so that an outage at Clerk is not made worse; call
@@ -543,13 +486,6 @@ impl M2mVerifierBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_from_tokens_are_bounded_and_printable() {
-        assert_eq!(shown("RS256"), "RS256");
-        assert_eq!(shown(&"x".repeat(1000)).chars().count(), 64);
-        assert_eq!(shown("a\nb\u{1b}[31m"), "a\u{fffd}b\u{fffd}[31m");
-    }
 
     #[test]
     fn the_header_is_read_without_trusting_it() {

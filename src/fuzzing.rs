@@ -3,7 +3,7 @@
 
 use crate::api::types;
 use crate::error::{redact_secrets, snippet, Error};
-use crate::transport::{decode, error_from_body, retry_after};
+use crate::request::{decode, error_from_body, retry_after};
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
@@ -31,12 +31,13 @@ pub fn decode_response(data: &[u8]) {
     check::<types::VerifyM2mTokenResponse>(status, body);
     check::<types::RevokeM2mTokenResponse>(status, body);
     check::<types::ClerkErrors>(status, body);
+    check::<types::Jwks>(status, body);
 
     let mut headers = HeaderMap::new();
     let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
     if let Ok(value) = HeaderValue::from_bytes(first_line) {
         headers.insert(RETRY_AFTER, value.clone());
-        headers.insert(crate::transport::CLERK_TRACE_ID, value);
+        headers.insert(crate::request::CLERK_TRACE_ID, value);
         let _ = retry_after(&headers);
     }
     let error = error_from_body(status, &headers, body);

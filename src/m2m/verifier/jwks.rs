@@ -1,15 +1,13 @@
-//! The instance's JSON Web Key Set: fetched from `GET {base_url}/jwks`,
-//! cached, refetched when a token names a key the cache does not hold, but
-//! at most once per interval.
+//! The instance's JSON Web Key Set, fetched with the generated `GetJWKS`
+//! operation (so on the crate's request path: headers, retries, typed
+//! errors, tracing), cached, and refetched when a token names a key the
+//! cache does not hold, at most once per interval.
 
-use super::verify::{shown, VerifyError};
-use super::Clock;
+use super::error::{shown, VerifyError};
 use crate::client::Clerk;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::transport::{decode, error_from_body};
 use jsonwebtoken::DecodingKey;
-use progenitor_client::ClientInfo;
-use reqwest::header::{HeaderValue, ACCEPT};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -17,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 type Keys = Arc<HashMap<String, DecodingKey>>;
 
-pub(crate) struct JwksCache {
+pub(super) struct JwksCache {
     clerk: Clerk,
     refetch_interval: Duration,
     clock: Arc<dyn Clock>,
@@ -38,7 +36,7 @@ impl std::fmt::Debug for JwksCache {
 }
 
 impl JwksCache {
-    pub(crate) fn new(clerk: Clerk, refetch_interval: Duration, clock: Arc<dyn Clock>) -> Self {
+    pub(super) fn new(clerk: Clerk, refetch_interval: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             clerk,
             refetch_interval,
@@ -54,7 +52,7 @@ impl JwksCache {
 
     /// The key with id `kid`: from the cache, or after a refetch when the
     /// cache does not hold it and the last fetch is older than the interval.
-    pub(crate) async fn key(&self, kid: &str) -> Result<DecodingKey> {
+    pub(super) async fn key(&self, kid: &str) -> Result<DecodingKey> {
         if let Some(key) = self.current().get(kid) {
             return Ok(key.clone());
         }
@@ -78,44 +76,24 @@ impl JwksCache {
     }
 
     /// Fetches the key set now, whatever the interval; returns how many usable keys it holds.
-    pub(crate) async fn refresh(&self) -> Result<usize> {
+    pub(super) async fn refresh(&self) -> Result<usize> {
         let mut last_fetch = self.last_fetch.lock().await;
         *last_fetch = Some(self.clock.now());
         Ok(self.fetch_and_store().await?.len())
     }
 
     async fn fetch_and_store(&self) -> Result<Keys> {
-        let keys = Arc::new(fetch(&self.clerk).await?);
+        let set = crate::send(self.clerk.raw().get_jwks().send()).await?;
+        let keys: HashMap<String, DecodingKey> = set
+            .keys
+            .iter()
+            .filter_map(|key| serde_json::to_value(key).ok())
+            .filter_map(|key| rsa_signing_key(&key))
+            .collect();
+        let keys = Arc::new(keys);
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys.clone();
         Ok(keys)
     }
-}
-
-#[derive(serde::Deserialize)]
-struct KeySet {
-    keys: Vec<Value>,
-}
-
-/// `GET {base_url}/jwks` with the client's headers (not a generated
-/// operation: the crate generates only the machines and M2M operations).
-async fn fetch(clerk: &Clerk) -> Result<HashMap<String, DecodingKey>> {
-    let url = format!("{}/jwks", clerk.base_url());
-    let headers = ClientInfo::inner(clerk.raw()).headers().clone();
-    let response = ClientInfo::client(clerk.raw())
-        .get(url)
-        .headers(headers)
-        .header(ACCEPT, HeaderValue::from_static("application/json"))
-        .send()
-        .await
-        .map_err(Error::from_reqwest)?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(Error::from_reqwest)?;
-    if !status.is_success() {
-        return Err(error_from_body(status, &headers, &body));
-    }
-    let set: KeySet = decode(status, &body)?;
-    Ok(set.keys.iter().filter_map(rsa_signing_key).collect())
 }
 
 /// An RSA signature key of the set, with its id; other keys are skipped.

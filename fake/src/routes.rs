@@ -2,14 +2,16 @@
 
 use super::errors::{Failure, Outcome};
 use super::jwt;
-use super::state::{self, Caller, Clock, MachineQuery, Minted, Model, NewToken, TokenQuery};
-use crate::api::types;
+use super::state::{self, Caller, MachineQuery, Minted, Model, NewToken, TokenQuery};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header::AUTHORIZATION, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use clerk_machines::clock::{Clock, OffsetClock};
+use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
+use clerk_machines::types;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) model: Mutex<Model>,
-    pub(crate) clock: Clock,
+    pub(crate) clock: Arc<OffsetClock>,
     /// The fake's base URL (`http://127.0.0.1:PORT/v1`), the `iss` of its JWTs.
     pub(crate) issuer: String,
 }
@@ -31,9 +33,15 @@ impl Shared {
         self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The fake's time, in milliseconds since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> i64 {
+        let since_epoch = self.clock.now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+
     fn caller(&self, headers: &HeaderMap) -> Outcome<Caller> {
         let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        self.model().authenticate(authorization, self.clock.now_ms())
+        self.model().authenticate(authorization, self.now_ms())
     }
 
     fn instance(&self, headers: &HeaderMap) -> Outcome<()> {
@@ -74,7 +82,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 async fn unserved(method: Method, uri: Uri) -> Failure {
     let path = uri.path();
     let path = path.strip_prefix("/v1").unwrap_or(path);
-    match crate::spec::OPERATIONS
+    match clerk_machines::spec::OPERATIONS
         .iter()
         .find(|op| op.method == method.as_str() && matches_template(op.path, path))
     {
@@ -245,7 +253,7 @@ async fn create_machine(State(app): App, headers: HeaderMap, body: Bytes) -> Res
             }
         };
         let ttl = ttl_field(&body)?;
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().create_machine(name, scoped, ttl, now)
     })())
 }
@@ -265,7 +273,7 @@ async fn update_machine(
         let body = object(&body)?;
         let name = string_field(&body, "name")?;
         let ttl = ttl_field(&body)?;
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().update_machine(&id, name, ttl, now)
     })())
 }
@@ -289,7 +297,7 @@ async fn rotate_secret_key(
         let body = object(&body)?;
         let ttl = int_field(&body, "previous_token_ttl", unprocessable)?
             .ok_or_else(|| Failure::missing("previous_token_ttl"))?;
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().rotate(&id, ttl, now)
     })())
 }
@@ -299,7 +307,7 @@ async fn create_scope(State(app): App, headers: HeaderMap, Path(id): Path<String
         app.instance(&headers)?;
         let body = object(&body)?;
         let to = string_field(&body, "to_machine_id")?.ok_or_else(|| Failure::missing("to_machine_id"))?;
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().add_scope(&id, &to, now)
     })())
 }
@@ -371,7 +379,7 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
         };
         let claims = body.get("claims").filter(|c| !c.is_null()).cloned();
         let new = NewToken { jwt, seconds_until_expiration, claims, min_remaining_ttl_seconds };
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().create_token(&machine_id, new, now)
     })();
     let view = match prepared {
@@ -381,7 +389,7 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
             Err(failure) => Err(failure),
             Ok(signer) => signer
                 .sign(&state::jwt_payload(&plan, &app.issuer))
-                .map(|token| Model::jwt_view(&plan, Some(token), app.clock.now_ms())),
+                .map(|token| Model::jwt_view(&plan, Some(token), app.now_ms())),
         },
     };
     reply(StatusCode::CREATED, view.and_then(|v| v.into_typed::<types::CreateM2mTokenResponse>()))
@@ -395,7 +403,7 @@ async fn list_tokens(State(app): App, headers: HeaderMap, RawQuery(raw): RawQuer
             .get("subject")
             .cloned()
             .ok_or_else(|| Failure::bad_request("subject", "subject is required."))?;
-        if !state::is_machine_id(&subject) {
+        if !is_machine_id(&subject) {
             return Err(Failure::bad_request("subject", "subject must be a machine id (mch_...)."));
         }
         let flag = |name: &str| -> Outcome<bool> {
@@ -424,14 +432,14 @@ async fn list_tokens(State(app): App, headers: HeaderMap, RawQuery(raw): RawQuer
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             offset: usize::try_from(offset).unwrap_or(usize::MAX),
         };
-        app.model().list_tokens(&caller, &query, app.clock.now_ms())
+        app.model().list_tokens(&caller, &query, app.now_ms())
     })())
 }
 
 async fn revoke_token(State(app): App, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     ok((|| {
         let caller = app.caller(&headers)?;
-        if !state::is_token_id(&id) {
+        if !is_m2m_token_id(&id) {
             return Err(Failure::bad_request(
                 "m2m_token_id",
                 "m2m_token_id must be an M2M token id (mt_...).",
@@ -446,7 +454,7 @@ async fn revoke_token(State(app): App, headers: HeaderMap, Path(id): Path<String
                 return Err(Failure::bad_request("revocation_reason", "revocation_reason must be a string."))
             }
         };
-        let now = app.clock.now_ms();
+        let now = app.now_ms();
         app.model().revoke_token(&caller, &id, reason, now)?.into_typed::<types::RevokeM2mTokenResponse>()
     })())
 }
@@ -465,7 +473,7 @@ async fn verify_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
         Ok(parsed) => parsed,
         Err(failure) => return failure.into_response(),
     };
-    let now = app.clock.now_ms();
+    let now = app.now_ms();
     let view = if token.matches('.').count() == 2 {
         verify_jwt(&app, &caller, &token, now).await
     } else {

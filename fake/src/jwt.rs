@@ -52,7 +52,7 @@ fn generate() -> Outcome<Arc<Signer>> {
     let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
     let decoding = DecodingKey::from_rsa_components(&n, &e)
         .map_err(|e| Failure::internal(format!("cannot build the verification key: {e}")))?;
-    let kid = format!("ins_fake_{}", super::state::random_alnum(12));
+    let kid = format!("ins_fake_{}", super::ids::random_alnum(12));
     Ok(Arc::new(Signer { kid, encoding, decoding, n, e }))
 }
 

@@ -19,7 +19,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use clerk_machines::fake::FakeClerk;
+//! use clerk_machines_fake::FakeClerk;
 //!
 //! let fake = FakeClerk::start().await?;
 //! let clerk = fake.clerk(); // a `Clerk` authenticated with the fake's instance key
@@ -35,12 +35,17 @@
 //! `token_expired`), an unknown token 404; the `revoked` and `expired`
 //! filters of the token list match exactly (the default lists live tokens).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod errors;
+mod ids;
 mod jwt;
 mod routes;
 mod state;
 
-use crate::{Clerk, ClerkConfig, SecretString};
+use clerk_machines::clock::OffsetClock;
+use clerk_machines::{Clerk, ClerkConfig, SecretString};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,12 +115,12 @@ impl FakeClerk {
         let url = format!("http://{addr}/v1");
         let instance_key = options
             .instance_key
-            .unwrap_or_else(|| SecretString::new(format!("sk_test_{}", state::random_alnum(40))));
-        let clerk = Clerk::new(instance_key.clone(), ClerkConfig::default().base_url(url.clone()))
+            .unwrap_or_else(|| SecretString::new(format!("sk_test_{}", ids::random_alnum(40))));
+        let clerk = Clerk::new(instance_key.clone(), ClerkConfig::default().with_base_url(url.clone()))
             .map_err(std::io::Error::other)?;
         let shared = Arc::new(routes::Shared {
             model: Mutex::new(state::Model::new(instance_key.expose_secret().to_owned())),
-            clock: state::Clock::default(),
+            clock: Arc::new(OffsetClock::new()),
             issuer: url.clone(),
         });
         let (tx, rx) = oneshot::channel::<()>();
@@ -156,8 +161,15 @@ impl FakeClerk {
     }
 
     /// A client for this fake authenticated with another key (a machine's `ak_...` key).
-    pub fn client_with_key(&self, key: impl Into<SecretString>) -> crate::Result<Clerk> {
-        Clerk::new(key, ClerkConfig::default().base_url(self.url.clone()))
+    pub fn client_with_key(&self, key: impl Into<SecretString>) -> clerk_machines::Result<Clerk> {
+        Clerk::new(key, ClerkConfig::default().with_base_url(self.url.clone()))
+    }
+
+    /// The fake's clock: the system time plus what [`advance_clock`](Self::advance_clock)
+    /// added. Give it to an `M2mVerifier` (`.clock(fake.clock())`) so that the
+    /// verifier sees the same time as the fake.
+    pub fn clock(&self) -> Arc<OffsetClock> {
+        self.shared.clock.clone()
     }
 
     /// Moves the fake's clock forward: token expiry and key grace periods

@@ -1,0 +1,33 @@
+//! The values the crate uses when you set none.
+
+use std::time::Duration;
+
+/// Clerk's production Backend API ([`ClerkConfig::with_base_url`](crate::ClerkConfig::with_base_url)).
+pub const BASE_URL: &str = "https://api.clerk.com/v1";
+/// The `User-Agent` sent: `clerk-machines/<crate version>`.
+pub const USER_AGENT: &str = concat!("clerk-machines/", env!("CARGO_PKG_VERSION"));
+/// Time allowed to open a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a whole request, from sending to the last byte of the body.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Attempts per call, the first one included ([`RetryConfig`](crate::RetryConfig)).
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Bound on the time spent on one call, retries and waits included.
+pub const MAX_TOTAL_TIME: Duration = Duration::from_secs(30);
+/// Wait before the first retry (doubled for each further retry).
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest computed wait between two attempts (before jitter).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// Page size of the streams of [`ListMachines::into_stream`](crate::machines::ListMachines::into_stream).
+pub const MACHINES_STREAM_PAGE: u32 = 100;
+
+/// How long before a token's expiry [`M2mTokenSource`](crate::m2m::M2mTokenSource) mints the next one.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// Clock skew allowed on a token's `exp`, `nbf` and `iat` (Clerk's own verifier allows 5 s).
+pub const LEEWAY: Duration = Duration::from_secs(5);
+/// Longest time verification keys are trusted before they are fetched again (Clerk's verifier: 5 minutes).
+pub const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
+/// Shortest time between two key fetches caused by tokens naming an unknown key.
+pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(5);

@@ -19,6 +19,9 @@ c=$(irefs CLERK_PERF_REQUESTS=crate CLERK_PERF_ITERS="$ops")
 f=$(irefs CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS="$ops")
 ci=$(per "$c" "$base" "$ops"); fi=$(per "$f" "$base" "$ops")
 echo "request path (create + get, sequential): crate $ci, floor $fi instructions/op, ratio $(echo "scale=3; $ci / $fi" | bc)"
+n=$(irefs CLERK_PERF_REQUESTS=crate-no-retries CLERK_PERF_ITERS="$ops")
+ni=$(per "$n" "$base" "$ops")
+echo "  the same with RetryConfig::disabled() (no request copy): crate $ni instructions/op, ratio $(echo "scale=3; $ni / $fi" | bc)"
 base=$(irefs CLERK_PERF_DECODE=none)
 c=$(irefs CLERK_PERF_DECODE=crate CLERK_PERF_ITERS="$decodes")
 f=$(irefs CLERK_PERF_DECODE=floor CLERK_PERF_ITERS="$decodes")

@@ -19,8 +19,8 @@
 //! - `CLERK_PERF_QUICK=1`: fewer operations and rounds (about 20 s).
 //! - `CLERK_PERF_ONLY=requests|decode|reuse`: run one part.
 //! - `CLERK_PERF_DECODE=crate|floor|none` with `CLERK_PERF_ITERS=N`: only
-//!   decode N times and exit, for instruction counts under valgrind (see README).
-//! - `CLERK_PERF_REQUESTS=crate|floor` with `CLERK_PERF_ITERS=N`: warm both
+//!   decode N times and exit, for instruction counts under valgrind (`benches/instructions.sh`).
+//! - `CLERK_PERF_REQUESTS=crate|crate-no-retries|floor` with `CLERK_PERF_ITERS=N`: warm both
 //!   clients up, then run N sequential operations on one side and exit (the
 //!   same, for the request path; N=0 gives the baseline to subtract).
 //!
@@ -552,7 +552,12 @@ fn requests_only(which: &str) {
         .build()
         .expect("client runtime");
     let base = format!("{}/v1", server.url);
-    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(&base)).expect("client");
+    let mut config = ClerkConfig::default().with_base_url(&base);
+    if which == "crate-no-retries" {
+        // What the request copy kept for a retry costs: the same path, sent once.
+        config = config.with_retry(clerk_machines::RetryConfig::disabled());
+    }
+    let clerk = Clerk::new(SECRET_KEY, config).expect("client");
     let floor = floor::Floor::new(&base, SECRET_KEY);
     runtime.block_on(async {
         for _ in 0..20 {
@@ -561,7 +566,7 @@ fn requests_only(which: &str) {
         }
         for _ in 0..iters {
             match which {
-                "crate" => op_crate(&clerk).await,
+                "crate" | "crate-no-retries" => op_crate(&clerk).await,
                 _ => op_floor(&floor).await,
             }
         }

@@ -24,7 +24,6 @@ use serde::de::DeserializeOwned;
 use std::cell::RefCell;
 use std::future::Future;
 use std::time::Instant;
-use tracing::Instrument;
 
 /// The generic header progenitor adds; Clerk reads `Clerk-API-Version` instead.
 const GENERIC_API_VERSION: HeaderName = HeaderName::from_static("api-version");
@@ -70,15 +69,18 @@ impl ClientHooks<Transport> for Client {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let (result, attempts) = execute(self.client(), self.inner().retry(), request, info, started)
-            .instrument(span.clone())
-            .await;
-        span.record("attempts", attempts);
-        span.record("elapsed_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-        match &result {
-            Ok(response) => span.record("status", response.status().as_u16()),
-            Err(error) => span.record("error", error_kind(error)),
-        };
+        // The span is not entered across the awaits (that would wrap every
+        // poll): the retry events name it as their parent instead.
+        let (result, attempts) =
+            execute(self.client(), self.inner().retry(), request, info, started, &span).await;
+        if !span.is_disabled() {
+            span.record("attempts", attempts);
+            span.record("elapsed_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            match &result {
+                Ok(response) => span.record("status", response.status().as_u16()),
+                Err(error) => span.record("error", error_kind(error)),
+            };
+        }
         // Record the final response for `send` (outside `send`, a caller
         // using the raw builders, nothing records).
         let _ = LAST_RESPONSE.try_with(|last| {
@@ -101,6 +103,7 @@ async fn execute(
     request: reqwest::Request,
     info: &OperationInfo,
     started: Instant,
+    span: &tracing::Span,
 ) -> (reqwest::Result<reqwest::Response>, u32) {
     let idempotent = request.method() != Method::POST && request.method() != Method::CONNECT
         || READ_ONLY_POSTS.contains(&info.operation_id);
@@ -116,7 +119,7 @@ async fn execute(
         match config.decide(&outcome, attempt, started.elapsed(), idempotent, fastrand::f64()) {
             Decision::Stop => return (result, attempt),
             Decision::Retry(delay) => {
-                log_retry(info, attempt, &result, delay);
+                log_retry(span, info, attempt, &result, delay);
                 // Free the connection before waiting.
                 drop(result);
                 tokio::time::sleep(delay).await;
@@ -145,6 +148,7 @@ fn outcome_of(result: &reqwest::Result<reqwest::Response>) -> Outcome {
 }
 
 fn log_retry(
+    span: &tracing::Span,
     info: &OperationInfo,
     attempt: u32,
     result: &reqwest::Result<reqwest::Response>,
@@ -154,6 +158,7 @@ fn log_retry(
     match result {
         Ok(response) => tracing::warn!(
             target: "clerk_machines::retry",
+            parent: span,
             operation = info.operation_id,
             attempt,
             status = response.status().as_u16(),
@@ -162,6 +167,7 @@ fn log_retry(
         ),
         Err(error) => tracing::warn!(
             target: "clerk_machines::retry",
+            parent: span,
             operation = info.operation_id,
             attempt,
             error_kind = error_kind(error),
@@ -211,6 +217,9 @@ where
     E: ErrorBody,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
+    // The generated future is large (several KB); on the heap, the futures
+    // wrapping it stay small and are moved cheaply.
+    let call = Box::pin(call);
     let (result, meta) = LAST_RESPONSE
         .scope(RefCell::new(None), async {
             let result = call.await;
@@ -219,6 +228,7 @@ where
         .await;
     match result {
         Ok(value) => Ok(value.into_inner()),
-        Err(error) => convert::<T, E>(error, meta).await,
+        // Boxed: the error path's future would otherwise enlarge every call's.
+        Err(error) => Box::pin(convert::<T, E>(error, meta)).await,
     }
 }

@@ -70,6 +70,8 @@ mod pagination;
 mod request;
 mod retry;
 mod secret;
+#[cfg(feature = "tower")]
+pub mod server;
 pub mod spec;
 mod transport;
 mod validate;

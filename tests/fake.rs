@@ -1,7 +1,10 @@
 //! The fake Clerk, driven through the crate's own client (and raw HTTP where
 //! the client would refuse to send the request).
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use clerk_machines::ids::{is_m2m_token_id as is_token_id, is_machine_id};
+use clerk_machines::m2m::M2mVerifier;
 use clerk_machines::machines::{MachineOrder, MachineOrderField, SortDirection};
 use clerk_machines::types;
 use clerk_machines::{Clerk, Error};
@@ -378,20 +381,31 @@ async fn jwt_tokens_are_signed_with_the_served_jwks() {
     assert_eq!(status, 200);
     let jwk = &jwks["keys"][0];
     assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str()), (Some("RSA"), Some("RS256")));
-    let header = jsonwebtoken::decode_header(token.token.expose_secret()).unwrap();
-    assert_eq!(header.kid.as_deref(), jwk["kid"].as_str());
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        jwk["n"].as_str().unwrap(),
-        jwk["e"].as_str().unwrap(),
-    )
-    .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_audience(&[api.id.as_str()]);
-    let claims =
-        jsonwebtoken::decode::<Value>(token.token.expose_secret(), &decoding, &validation).unwrap().claims;
-    assert_eq!(claims["sub"], worker.id);
-    assert_eq!(claims["jti"], token.id.to_string());
-    assert_eq!(claims["tenant"], "acme");
+    // Minted the way Clerk mints them: category, type and key in the header;
+    // sub, jti, aud, space-joined scopes, iat and exp, and the custom claims.
+    let part = |index: usize| -> Value {
+        let text = token.token.expose_secret().split('.').nth(index).unwrap().to_owned();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).unwrap()).unwrap()
+    };
+    let header = part(0);
+    assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": jwk["kid"], "cat": "cl_B7d4PD333AAA"}));
+    let payload = part(1);
+    assert_eq!(payload["sub"], worker.id);
+    assert_eq!(payload["jti"], token.id.to_string());
+    assert_eq!(payload["aud"], json!([api.id]));
+    assert_eq!(payload["scopes"], json!(api.id));
+    assert_eq!(payload["exp"].as_i64().unwrap() - payload["iat"].as_i64().unwrap(), 60);
+    assert_eq!(payload["tenant"], "acme");
+    assert!(payload.get("nbf").is_none(), "Clerk sets no nbf");
+    // The crate's verifier, reading the fake's JWKS, accepts it as the scoped machine.
+    let verifier =
+        M2mVerifier::builder(clerk).scoped_to(api.id.as_str()).clock(fake.clock()).build().unwrap();
+    let verified = verifier.verify(token.token.expose_secret()).await.unwrap();
+    assert_eq!(
+        (verified.machine_id.as_str(), verified.token_id.as_str()),
+        (worker.id.as_str(), token.id.as_str())
+    );
+    assert_eq!(verified.claims, json!({"tenant": "acme"}));
 
     // And through the API.
     let verified = clerk

@@ -9,10 +9,8 @@ use clerk_machines::clock::ManualClock;
 use clerk_machines::m2m::{M2mVerifier, TokenFormat, VerifyError};
 use clerk_machines::mock::MockServerExt;
 use clerk_machines::{types, Clerk, ClerkConfig, Error};
+use clerk_machines_fake::JwtSigner;
 use httpmock::{Method, MockServer};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -24,44 +22,28 @@ const THIRD: &str = "mch_4zjHlGK7Z4sYTxvX35DbUl0J8Fm";
 const TOKEN_ID: &str = "mt_0123456789abcdef0123456789abcdef";
 const INSTANCE_KEY: &str = "sk_test_verifier_key";
 
-/// An RSA key pair generated for this test run.
-struct TestKey {
-    kid: &'static str,
-    private_pem: String,
-    public_pem: String,
-    jwk: Value,
+/// Two keys, generated once per test binary.
+fn keys() -> &'static (JwtSigner, JwtSigner) {
+    static KEYS: OnceLock<(JwtSigner, JwtSigner)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        (
+            JwtSigner::generate_with_kid("ins_key_a").unwrap(),
+            JwtSigner::generate_with_kid("ins_key_b").unwrap(),
+        )
+    })
 }
 
-fn generate(kid: &'static str) -> TestKey {
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    let public = private.to_public_key();
-    TestKey {
-        kid,
-        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        public_pem: public.to_public_key_pem(LineEnding::LF).unwrap(),
-        jwk: json!({
-            "kty": "RSA",
-            "use": "sig",
-            "alg": "RS256",
-            "kid": kid,
-            "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-            "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
-        }),
-    }
-}
-
-/// Two keys, generated once per test binary (key generation is the slow part).
-fn keys() -> &'static (TestKey, TestKey) {
-    static KEYS: OnceLock<(TestKey, TestKey)> = OnceLock::new();
-    KEYS.get_or_init(|| (generate("ins_key_a"), generate("ins_key_b")))
-}
-
-fn key_a() -> &'static TestKey {
+fn key_a() -> &'static JwtSigner {
     &keys().0
 }
 
-fn key_b() -> &'static TestKey {
+fn key_b() -> &'static JwtSigner {
     &keys().1
+}
+
+/// The key's JWK, as the JWKS lists it.
+fn jwk(key: &JwtSigner) -> Value {
+    key.jwks()["keys"][0].clone()
 }
 
 fn unix_now() -> i64 {
@@ -73,29 +55,27 @@ fn claims(exp: i64) -> Value {
         "sub": MACHINE,
         "jti": TOKEN_ID,
         "aud": [CALLEE],
-        "iat": exp - 600,
+        "iat": exp - 3600,
         "exp": exp,
         "job": "nightly-export",
     })
 }
 
-fn sign_with(key: &TestKey, kid: &str, alg: Algorithm, claims: &Value) -> String {
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap())
-        .unwrap()
+/// Signed by `key` (RS256), with a header naming `kid` and claiming `alg`.
+fn sign_with(key: &JwtSigner, kid: &str, alg: &str, claims: &Value) -> String {
+    key.sign(&json!({"alg": alg, "typ": "JWT", "kid": kid}), claims)
 }
 
-fn sign(key: &TestKey, claims: &Value) -> String {
-    sign_with(key, key.kid, Algorithm::RS256, claims)
+fn sign(key: &JwtSigner, claims: &Value) -> String {
+    sign_with(key, key.kid(), "RS256", claims)
 }
 
 fn run<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
 }
 
-fn jwks_mock<'a>(server: &'a MockServer, keys: &[&TestKey]) -> httpmock::Mock<'a> {
-    let body = json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() });
+fn jwks_mock<'a>(server: &'a MockServer, keys: &[&JwtSigner]) -> httpmock::Mock<'a> {
+    let body = json!({ "keys": keys.iter().map(|k| jwk(k)).collect::<Vec<_>>() });
     server.mock(|when, then| {
         when.method(Method::GET)
             .path("/jwks")
@@ -111,7 +91,7 @@ fn clerk(server: &MockServer) -> Clerk {
 }
 
 fn pem_verifier() -> M2mVerifier {
-    M2mVerifier::from_pem(&key_a().public_pem).build().unwrap()
+    M2mVerifier::from_pem(key_a().public_key_pem()).build().unwrap()
 }
 
 fn rejection(result: Result<impl std::fmt::Debug, Error>) -> VerifyError {
@@ -167,7 +147,7 @@ fn expired_and_not_yet_valid_tokens_are_rejected() {
 fn exp_and_nbf_allow_the_leeway_and_no_more() {
     let t0 = 1_800_000_000;
     let clock = clock_at(t0);
-    let verifier = M2mVerifier::from_pem(&key_a().public_pem)
+    let verifier = M2mVerifier::from_pem(key_a().public_key_pem())
         .leeway(Duration::from_secs(5))
         .clock(clock.clone())
         .build()
@@ -181,7 +161,7 @@ fn exp_and_nbf_allow_the_leeway_and_no_more() {
     clock.advance(Duration::from_secs(2)); // 6 s past exp
     assert_eq!(rejection(run(verifier.verify(&token))), VerifyError::Expired);
 
-    let strict = M2mVerifier::from_pem(&key_a().public_pem)
+    let strict = M2mVerifier::from_pem(key_a().public_key_pem())
         .leeway(Duration::ZERO)
         .clock(clock_at(t0))
         .build()
@@ -194,7 +174,7 @@ fn a_wrong_signature_is_rejected() {
     let verifier = pem_verifier();
     let claims = claims(unix_now() + 600);
     // Signed by key B but claiming key A.
-    let forged = sign_with(key_b(), key_a().kid, Algorithm::RS256, &claims);
+    let forged = sign_with(key_b(), key_a().kid(), "RS256", &claims);
     assert_eq!(rejection(run(verifier.verify(&forged))), VerifyError::BadSignature);
     // A genuine token whose payload was changed.
     let genuine = sign(key_a(), &claims);
@@ -242,7 +222,7 @@ fn an_unknown_kid_refetches_the_jwks_at_most_once_per_interval() {
     assert_eq!(new_set.calls(), 1);
 
     // A made-up kid: rejected, and refetched for at most once per interval.
-    let made_up = sign_with(key_a(), "ins_key_made_up", Algorithm::RS256, &claims(exp));
+    let made_up = sign_with(key_a(), "ins_key_made_up", "RS256", &claims(exp));
     for _ in 0..5 {
         let reason = rejection(run(verifier.verify(&made_up)));
         assert_eq!(reason, VerifyError::UnknownKid { kid: "ins_key_made_up".into() });
@@ -259,11 +239,12 @@ fn an_unknown_kid_refetches_the_jwks_at_most_once_per_interval() {
 fn refresh_keys_fetches_now_and_skips_unusable_keys() {
     let server = MockServer::start();
     let body = json!({"keys": [
-        key_a().jwk,
+        jwk(key_a()),
         {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
-        {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": key_b().jwk["n"], "e": key_b().jwk["e"]},
-        {"kty": "RSA", "kid": "enc", "use": "enc", "n": key_b().jwk["n"], "e": key_b().jwk["e"]},
-        {"kty": "RSA", "n": key_b().jwk["n"], "e": key_b().jwk["e"]}
+        {"kty": "RSA", "kid": "rs512", "alg": "RS512", "n": jwk(key_b())["n"], "e": jwk(key_b())["e"]},
+        {"kty": "RSA", "kid": "enc", "use": "enc", "n": jwk(key_b())["n"], "e": jwk(key_b())["e"]},
+        {"kty": "RSA", "n": jwk(key_b())["n"], "e": jwk(key_b())["e"]},
+        {"kty": "OKP", "kid": "a-new-kind", "crv": "X448", "x": "AA"}
     ]});
     let jwks = server.mock(|when, then| {
         when.method(Method::GET).path("/jwks");
@@ -272,7 +253,7 @@ fn refresh_keys_fetches_now_and_skips_unusable_keys() {
     let verifier = M2mVerifier::builder(&clerk(&server)).build().unwrap();
     assert_eq!(run(verifier.refresh_keys()).unwrap(), 1);
     assert_eq!(jwks.calls(), 1);
-    let rs512 = sign_with(key_b(), "rs512", Algorithm::RS256, &claims(unix_now() + 600));
+    let rs512 = sign_with(key_b(), "rs512", "RS256", &claims(unix_now() + 600));
     assert_eq!(rejection(run(verifier.verify(&rs512))), VerifyError::UnknownKid { kid: "rs512".into() });
 }
 
@@ -303,20 +284,22 @@ fn only_rs256_is_accepted() {
 
     // alg none, with and without a signature part.
     let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT","kid":"ins_key_a"}"#);
-    for token in [format!("{none_header}.{payload}."), format!("{none_header}.{payload}.c2ln")] {
-        let reason = rejection(run(verifier.verify(&token)));
-        assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "none".into() });
-    }
+    let reason = rejection(run(verifier.verify(&format!("{none_header}.{payload}.c2ln"))));
+    assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "none".into() });
+    // Without a signature it is not even a JWT (Clerk's verifier does not take it as one either).
+    let reason = rejection(run(verifier.verify(&format!("{none_header}.{payload}."))));
+    assert!(matches!(reason, VerifyError::Malformed { .. }), "{reason:?}");
     // HS256 keyed with the public key (the classic key-confusion attack).
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some(key_a().kid.into());
-    let confused =
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key_a().public_pem.as_bytes()))
-            .unwrap();
+    let input =
+        format!("{}.{payload}", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"ins_key_a"}"#));
+    let hmac_key =
+        aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key_a().public_key_pem().as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&hmac_key, input.as_bytes());
+    let confused = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
     let reason = rejection(run(verifier.verify(&confused)));
     assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "HS256".into() });
     // Another RSA algorithm with the right key.
-    let rs512 = sign_with(key_a(), key_a().kid, Algorithm::RS512, &claims);
+    let rs512 = sign_with(key_a(), key_a().kid(), "RS512", &claims);
     let reason = rejection(run(verifier.verify(&rs512)));
     assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: "RS512".into() });
     // None of these got as far as fetching keys.
@@ -339,7 +322,6 @@ fn malformed_tokens_are_rejected_as_such() {
         "a.b.c.d".into(),
         "!!!.e30.c2ln".into(),
         format!("{not_json}.e30.c2ln"),
-        format!("{no_alg}.e30.c2ln"),
         format!("{rs256_header}.%%%.c2ln"),
         format!("{rs256_header}.e30.!!!"),
     ];
@@ -349,38 +331,49 @@ fn malformed_tokens_are_rejected_as_such() {
         // The reason never quotes the token.
         assert!(token.len() < 4 || !reason.to_string().contains(&token), "{reason}");
     }
+    // A header without `alg` names no allowed algorithm (as in Clerk's verifier).
+    let reason = rejection(run(verifier.verify(&format!("{no_alg}.e30.c2ln"))));
+    assert_eq!(reason, VerifyError::DisallowedAlgorithm { alg: String::new() });
     // Properly signed, but missing what an M2M token must carry.
     let exp = unix_now() + 600;
     let mut no_exp = claims(exp);
     no_exp.as_object_mut().unwrap().remove("exp");
-    let mut no_jti = claims(exp);
-    no_jti.as_object_mut().unwrap().remove("jti");
     let mut bad_exp = claims(exp);
     bad_exp["exp"] = json!("tomorrow");
     let mut bad_aud = claims(exp);
     bad_aud["aud"] = json!([1, 2]);
-    for claims in [no_exp, no_jti, bad_exp, bad_aud] {
+    let mut bad_jti = claims(exp);
+    bad_jti["jti"] = json!(7);
+    for claims in [no_exp, bad_exp, bad_aud, bad_jti] {
         let reason = rejection(run(verifier.verify(&sign(key_a(), &claims))));
         assert!(matches!(reason, VerifyError::Malformed { .. }), "{claims}: {reason:?}");
     }
-    // With a JWKS, a token without kid is malformed too.
+    // As Clerk: a token without `jti` is accepted, with an empty id.
+    let mut no_jti = claims(exp);
+    no_jti.as_object_mut().unwrap().remove("jti");
+    assert_eq!(run(verifier.verify(&sign(key_a(), &no_jti))).unwrap().token_id, "");
+    // With a JWKS, a token without kid names no key (and fetches nothing).
     let server = MockServer::start();
     let jwks = jwks_mock(&server, &[key_a()]);
     let via_jwks = M2mVerifier::builder(&clerk(&server)).build().unwrap();
-    let no_kid = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims(exp),
-        &EncodingKey::from_rsa_pem(key_a().private_pem.as_bytes()).unwrap(),
-    )
-    .unwrap();
-    assert!(matches!(rejection(run(via_jwks.verify(&no_kid))), VerifyError::Malformed { .. }));
+    let no_kid = key_a().sign(&json!({"alg": "RS256"}), &claims(exp));
+    assert!(matches!(rejection(run(via_jwks.verify(&no_kid))), VerifyError::UnknownKid { .. }));
     assert_eq!(jwks.calls(), 0);
 }
 
 #[test]
 fn the_subject_must_be_a_machine() {
     let verifier = pem_verifier();
-    for subject in [json!("user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"), json!("mch_short"), json!(null)] {
+    // As Clerk, the `mch_` prefix makes a machine.
+    let mut short = claims(unix_now() + 600);
+    short["sub"] = json!("mch_short");
+    assert_eq!(run(verifier.verify(&sign(key_a(), &short))).unwrap().machine_id, "mch_short");
+    for subject in [
+        json!("user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"),
+        json!("MCH_2xhFjEI5X2qWRvtV13BzSj8H6Dk"),
+        json!(null),
+        json!(7),
+    ] {
         let mut claims = claims(unix_now() + 600);
         claims["sub"] = subject.clone();
         let reason = rejection(run(verifier.verify(&sign(key_a(), &claims))));
@@ -390,14 +383,14 @@ fn the_subject_must_be_a_machine() {
 
 #[test]
 fn scoped_to_requires_the_machine_in_aud_or_scopes() {
-    let scoped = M2mVerifier::from_pem(&key_a().public_pem).scoped_to(CALLEE).build().unwrap();
+    let scoped = M2mVerifier::from_pem(key_a().public_key_pem()).scoped_to(CALLEE).build().unwrap();
     let exp = unix_now() + 600;
     run(scoped.verify(&sign(key_a(), &claims(exp)))).unwrap();
     let mut via_scopes = claims(exp);
     via_scopes.as_object_mut().unwrap().remove("aud");
-    via_scopes["scopes"] = json!([THIRD, CALLEE]);
+    via_scopes["scopes"] = json!(format!("{THIRD} {CALLEE}"));
     let verified = run(scoped.verify(&sign(key_a(), &via_scopes))).unwrap();
-    assert_eq!(verified.scopes, vec![CALLEE.to_owned(), THIRD.to_owned()]);
+    assert_eq!(verified.scopes, vec![THIRD.to_owned(), CALLEE.to_owned()], "Clerk's order");
     let mut elsewhere = claims(exp);
     elsewhere["aud"] = json!(THIRD);
     let reason = rejection(run(scoped.verify(&sign(key_a(), &elsewhere))));
@@ -468,8 +461,10 @@ fn opaque_tokens_are_verified_by_clerk() {
 
     // An offline verifier needs a client for opaque tokens.
     let offline = pem_verifier();
-    assert!(matches!(run(offline.verify("mt_secret_good")), Err(Error::InvalidInput { .. })));
-    let with_client = M2mVerifier::from_pem(&key_a().public_pem).opaque_via(&clerk(&server)).build().unwrap();
+    let reason = rejection(run(offline.verify("mt_secret_good")));
+    assert_eq!(reason, VerifyError::FormatNotAccepted { format: TokenFormat::Opaque });
+    let with_client =
+        M2mVerifier::from_pem(key_a().public_key_pem()).opaque_via(&clerk(&server)).build().unwrap();
     run(with_client.verify("mt_secret_good")).unwrap();
     assert_eq!(ok.calls(), 3);
 }
@@ -479,7 +474,8 @@ fn the_builder_refuses_bad_configuration() {
     let server = MockServer::start();
     let results = [
         M2mVerifier::from_pem("not a pem").build(),
-        M2mVerifier::from_pem(&key_a().private_pem).scoped_to("mch_nope").build(),
+        M2mVerifier::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").build(),
+        M2mVerifier::from_pem(key_a().public_key_pem()).scoped_to("mch_nope").build(),
         M2mVerifier::builder(&Clerk::new("ak_machine", ClerkConfig::default()).unwrap()).build(),
         M2mVerifier::builder(&clerk(&server)).scoped_to("someone").build(),
     ];

@@ -1,91 +1,197 @@
-//! The RS256 key that signs the fake's JWT-format M2M tokens, and its JWKS.
+//! Clerk-shaped M2M JWTs: an RS256 signing key, the JWKS that publishes it,
+//! and tokens minted the way Clerk mints them.
+//!
+//! The fake signs its JWT-format tokens with a [`JwtSigner`]; tests of a
+//! called service can use one directly to mint tokens of any shape (expired,
+//! wrong category, another key, ...) without a server:
+//!
+//! ```
+//! use clerk_machines_fake::{JwtSigner, M2mClaims};
+//!
+//! let signer = JwtSigner::generate().expect("an RSA key");
+//! let claims = M2mClaims::new("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk", "mt_0123456789abcdef0123456789abcdef", 1_700_000_000, 1_700_003_600)
+//!     .scope("mch_2yGkLpQ7Y3rXSwtU24CzTk9I7Em")
+//!     .claim("job", "export");
+//! let token = signer.mint(&claims);
+//! assert_eq!(token.split('.').count(), 3);
+//! assert!(signer.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
+//! ```
 
-use super::errors::{Failure, Outcome};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
+use clerk_machines::m2m::RESERVED_CLAIMS;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
-/// Size of the generated RSA key, in bits.
-const KEY_BITS: usize = 2048;
+/// Clerk's JWT category for M2M tokens, the header's `cat`.
+pub const M2M_CATEGORY: &str = "cl_B7d4PD333AAA";
 
-/// One signing key: generated on first use and shared by every fake in the
-/// process (RSA key generation takes a noticeable fraction of a second).
-pub(crate) struct Signer {
+/// An RSA-2048 key that signs M2M JWTs (RS256), with its key id.
+pub struct JwtSigner {
+    key_pair: RsaKeyPair,
     kid: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    public_key_pem: String,
     n: String,
     e: String,
 }
 
-impl std::fmt::Debug for Signer {
+impl std::fmt::Debug for JwtSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("JwtSigner").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
-static SIGNER: tokio::sync::OnceCell<Arc<Signer>> = tokio::sync::OnceCell::const_new();
+impl JwtSigner {
+    /// A new random key, with a random key id (`ins_fake_...`).
+    pub fn generate() -> std::io::Result<Self> {
+        Self::generate_with_kid(format!("ins_fake_{}", crate::ids::random_alnum(12)))
+    }
 
-/// The process-wide signer, generating it the first time.
-pub(crate) async fn signer() -> Outcome<Arc<Signer>> {
-    SIGNER
-        .get_or_try_init(|| async {
-            tokio::task::spawn_blocking(generate)
-                .await
-                .map_err(|e| Failure::internal(format!("key generation stopped: {e}")))?
+    /// A new random key with this key id.
+    pub fn generate_with_kid(kid: impl Into<String>) -> std::io::Result<Self> {
+        let failed = |what: &str| std::io::Error::other(format!("cannot {what} an RSA key"));
+        let key_pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate"))?;
+        let public = key_pair.public_key();
+        let spki = public.as_der().map_err(|_| failed("encode"))?;
+        let components: aws_lc_rs::signature::RsaPublicKeyComponents<Vec<u8>> = public.into();
+        Ok(Self {
+            kid: kid.into(),
+            public_key_pem: pem("PUBLIC KEY", spki.as_ref()),
+            n: URL_SAFE_NO_PAD.encode(&components.n),
+            e: URL_SAFE_NO_PAD.encode(&components.e),
+            key_pair,
         })
-        .await
-        .cloned()
-}
-
-fn generate() -> Outcome<Arc<Signer>> {
-    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS)
-        .map_err(|e| Failure::internal(format!("cannot generate the RSA key: {e}")))?;
-    let der =
-        private.to_pkcs1_der().map_err(|e| Failure::internal(format!("cannot encode the RSA key: {e}")))?;
-    let encoding = EncodingKey::from_rsa_der(der.as_bytes());
-    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
-    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
-    let decoding = DecodingKey::from_rsa_components(&n, &e)
-        .map_err(|e| Failure::internal(format!("cannot build the verification key: {e}")))?;
-    let kid = format!("ins_fake_{}", super::ids::random_alnum(12));
-    Ok(Arc::new(Signer { kid, encoding, decoding, n, e }))
-}
-
-impl Signer {
-    /// Signs `payload` with RS256, naming the key in the header's `kid`.
-    pub(crate) fn sign(&self, payload: &Map<String, Value>) -> Outcome<String> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, payload, &self.encoding)
-            .map_err(|e| Failure::internal(format!("cannot sign the token: {e}")))
     }
 
-    /// The payload of a token this key signed; `None` for anything else.
-    /// Expiry is checked by the caller against the fake's clock.
-    pub(crate) fn verify(&self, token: &str) -> Option<Map<String, Value>> {
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &validation).ok().map(|d| d.claims)
+    /// The key id, the `kid` of the header and of the JWK.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
-    /// The JSON Web Key Set holding the public half.
-    pub(crate) fn jwks(&self) -> Value {
+    /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`), as Clerk's dashboard shows it.
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    /// The JSON Web Key Set publishing the public key, as `GET /v1/jwks` serves it.
+    pub fn jwks(&self) -> Value {
         json!({
-            "keys": [{
-                "use": "sig",
-                "kty": "RSA",
-                "kid": self.kid,
-                "alg": "RS256",
-                "n": self.n,
-                "e": self.e,
-            }]
+            "keys": [{"use": "sig", "kty": "RSA", "kid": self.kid, "alg": "RS256", "n": self.n, "e": self.e}]
         })
     }
+
+    /// The header Clerk puts on an M2M JWT: RS256, `typ` JWT, this key's `kid`,
+    /// and the M2M category `cat`.
+    pub fn header(&self) -> Value {
+        json!({"alg": "RS256", "typ": "JWT", "kid": self.kid, "cat": M2M_CATEGORY})
+    }
+
+    /// An M2M JWT with Clerk's header and these claims.
+    pub fn mint(&self, claims: &M2mClaims) -> String {
+        self.sign(&self.header(), &claims.to_payload())
+    }
+
+    /// `header` and `payload` as a JWT signed with RS256, whatever the header
+    /// says (to make tokens a verifier must refuse).
+    pub fn sign(&self, header: &Value, payload: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string())
+        );
+        let mut signature = vec![0; self.key_pair.public_modulus_len()];
+        // Signing with a valid key into a buffer of the modulus' size cannot fail.
+        if self
+            .key_pair
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature)
+            .is_err()
+        {
+            signature.clear();
+        }
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+}
+
+/// The claims Clerk puts in an M2M JWT: `sub`, `jti`, `aud` (the scoped
+/// machines), `scopes` (the same, space-joined), `iat`, `exp`, and the
+/// custom claims at the top level.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct M2mClaims {
+    /// The machine holding the token (`sub`).
+    pub subject: String,
+    /// The token id (`jti`), `mt_...`.
+    pub token_id: String,
+    /// The machines the token may call.
+    pub scopes: Vec<String>,
+    /// `iat`, seconds since the epoch.
+    pub issued_at: i64,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// Custom claims (reserved names are left out of the payload).
+    pub custom: Map<String, Value>,
+}
+
+impl M2mClaims {
+    /// Claims for `subject`'s token `token_id`, valid from `issued_at` to
+    /// `expires_at` (seconds since the epoch), with no scope or custom claim yet.
+    pub fn new(
+        subject: impl Into<String>,
+        token_id: impl Into<String>,
+        issued_at: i64,
+        expires_at: i64,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            token_id: token_id.into(),
+            scopes: Vec::new(),
+            issued_at,
+            expires_at,
+            custom: Map::new(),
+        }
+    }
+
+    /// Adds a machine the token may call.
+    pub fn scope(mut self, machine_id: impl Into<String>) -> Self {
+        self.scopes.push(machine_id.into());
+        self
+    }
+
+    /// Adds a custom claim.
+    pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.custom.insert(name.into(), value.into());
+        self
+    }
+
+    /// The JWT payload.
+    pub fn to_payload(&self) -> Value {
+        let mut payload: Map<String, Value> = self
+            .custom
+            .iter()
+            .filter(|(name, _)| !RESERVED_CLAIMS.contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        payload.insert("sub".into(), json!(self.subject));
+        payload.insert("jti".into(), json!(self.token_id));
+        payload.insert("aud".into(), json!(self.scopes));
+        payload.insert("scopes".into(), json!(self.scopes.join(" ")));
+        payload.insert("iat".into(), json!(self.issued_at));
+        payload.insert("exp".into(), json!(self.expires_at));
+        Value::Object(payload)
+    }
+}
+
+/// `der` as a PEM block labelled `label`, 64 characters a line.
+fn pem(label: &str, der: &[u8]) -> String {
+    let base64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in base64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }

@@ -44,6 +44,8 @@ mod jwt;
 mod routes;
 mod state;
 
+pub use jwt::{JwtSigner, M2mClaims, M2M_CATEGORY};
+
 use clerk_machines::clock::OffsetClock;
 use clerk_machines::{Clerk, ClerkConfig, SecretString};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -121,7 +123,8 @@ impl FakeClerk {
         let shared = Arc::new(routes::Shared {
             model: Mutex::new(state::Model::new(instance_key.expose_secret().to_owned())),
             clock: Arc::new(OffsetClock::new()),
-            issuer: url.clone(),
+            signer: tokio::sync::OnceCell::new(),
+            verifier: tokio::sync::OnceCell::new(),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = routes::router(shared.clone());

@@ -1,7 +1,7 @@
 //! The HTTP side of the fake: axum handlers for the 13 operations and `/jwks`.
 
 use super::errors::{Failure, Outcome};
-use super::jwt;
+use super::jwt::JwtSigner;
 use super::state::{self, Caller, MachineQuery, Minted, Model, NewToken, TokenQuery};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -11,6 +11,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use clerk_machines::clock::{Clock, OffsetClock};
 use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
+use clerk_machines::m2m::{M2mVerifier, VerifyError};
 use clerk_machines::types;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -22,8 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) struct Shared {
     pub(crate) model: Mutex<Model>,
     pub(crate) clock: Arc<OffsetClock>,
-    /// The fake's base URL (`http://127.0.0.1:PORT/v1`), the `iss` of its JWTs.
-    pub(crate) issuer: String,
+    /// The key signing this instance's JWTs, made on first use (most fakes never mint one).
+    pub(crate) signer: tokio::sync::OnceCell<Arc<JwtSigner>>,
+    /// The verifier of this instance's JWTs, on the fake's clock, without leeway.
+    pub(crate) verifier: tokio::sync::OnceCell<M2mVerifier>,
 }
 
 impl Shared {
@@ -31,6 +34,31 @@ impl Shared {
         // A panic while holding the lock leaves consistent data (every change is
         // made after its checks), so a poisoned lock is still usable.
         self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// This instance's signing key, generated the first time.
+    pub(crate) async fn signer(&self) -> Outcome<Arc<JwtSigner>> {
+        let generate = || async {
+            let generated = tokio::task::spawn_blocking(JwtSigner::generate)
+                .await
+                .map_err(|e| Failure::internal(format!("key generation stopped: {e}")))?;
+            generated.map(Arc::new).map_err(|e| Failure::internal(e.to_string()))
+        };
+        self.signer.get_or_try_init(generate).await.cloned()
+    }
+
+    /// The verifier of this instance's JWTs.
+    pub(crate) async fn verifier(&self) -> Outcome<M2mVerifier> {
+        let signer = self.signer().await?;
+        let build = || async {
+            let clock: Arc<dyn Clock> = self.clock.clone();
+            M2mVerifier::from_pem(signer.public_key_pem())
+                .leeway(std::time::Duration::ZERO)
+                .clock(clock)
+                .build()
+                .map_err(|e| Failure::internal(format!("cannot build the JWT verifier: {e}")))
+        };
+        self.verifier.get_or_try_init(build).await.cloned()
     }
 
     /// The fake's time, in milliseconds since the Unix epoch.
@@ -385,11 +413,9 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
     let view = match prepared {
         Err(failure) => return failure.into_response(),
         Ok(Minted::Opaque(view)) => Ok(view),
-        Ok(Minted::Jwt(plan)) => match jwt::signer().await {
+        Ok(Minted::Jwt(plan)) => match app.signer().await {
             Err(failure) => Err(failure),
-            Ok(signer) => signer
-                .sign(&state::jwt_payload(&plan, &app.issuer))
-                .map(|token| Model::jwt_view(&plan, Some(token), app.now_ms())),
+            Ok(signer) => Ok(Model::jwt_view(&plan, Some(signer.mint(&plan.claims())), app.now_ms())),
         },
     };
     reply(StatusCode::CREATED, view.and_then(|v| v.into_typed::<types::CreateM2mTokenResponse>()))
@@ -483,11 +509,14 @@ async fn verify_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
 }
 
 async fn verify_jwt(app: &Shared, caller: &Caller, token: &str, now: i64) -> Outcome<state::TokenView> {
-    let signer = jwt::signer().await?;
-    let plan = signer
-        .verify(token)
-        .and_then(|payload| state::plan_from_payload(&payload))
-        .ok_or_else(|| Failure::not_found("M2M token"))?;
+    let verified = match app.verifier().await?.verify_jwt(token).await {
+        Ok(verified) => verified,
+        Err(clerk_machines::Error::Verify(VerifyError::Expired)) => {
+            return Err(Failure::bad_request_code("token_expired", "The M2M token has expired."))
+        }
+        Err(_) => return Err(Failure::not_found("M2M token")),
+    };
+    let plan = state::JwtPlan::from_verified(&verified);
     if !app.model().has_machine(&plan.subject) {
         return Err(Failure::not_found("M2M token"));
     }
@@ -506,7 +535,7 @@ async fn jwks(State(app): App, headers: HeaderMap) -> Response {
     if let Err(failure) = app.caller(&headers) {
         return failure.into_response();
     }
-    match jwt::signer().await {
+    match app.signer().await {
         Ok(signer) => (StatusCode::OK, Json(signer.jwks())).into_response(),
         Err(failure) => failure.into_response(),
     }

@@ -3,12 +3,13 @@
 
 use super::errors::{Failure, Outcome};
 use super::ids::{random_alnum, random_hex};
-use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
-use clerk_machines::m2m::RESERVED_CLAIMS;
+use super::jwt::M2mClaims;
+use clerk_machines::m2m::VerifiedM2mToken;
 use clerk_machines::types;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most machines one machine may be scoped to.
 pub(crate) const MAX_SCOPES: usize = 150;
@@ -694,57 +695,43 @@ fn check_ttl(ttl: u64) -> Outcome<NonZeroU64> {
     })
 }
 
-/// The payload of a JWT-format token: registered claims plus the custom ones at the top level.
-pub(crate) fn jwt_payload(plan: &JwtPlan, issuer: &str) -> Map<String, Value> {
-    let mut payload = Map::new();
-    if let Some(Value::Object(custom)) = &plan.claims {
-        for (k, v) in custom {
-            if !RESERVED_CLAIMS.contains(&k.as_str()) {
-                payload.insert(k.clone(), v.clone());
-            }
+impl JwtPlan {
+    /// The claims Clerk would put in this token.
+    pub(crate) fn claims(&self) -> M2mClaims {
+        let mut claims = M2mClaims::new(
+            &self.subject,
+            &self.id,
+            self.created_at.div_euclid(1000),
+            self.expiration.div_euclid(1000),
+        );
+        claims.scopes = self.scopes.clone();
+        if let Some(Value::Object(custom)) = &self.claims {
+            claims.custom = custom.clone();
+        }
+        claims
+    }
+
+    /// The plan back from a token the fake's verifier accepted.
+    pub(crate) fn from_verified(token: &VerifiedM2mToken) -> Self {
+        let millis = |time: Option<SystemTime>| {
+            time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |since| i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
+        };
+        Self {
+            id: token.token_id.clone(),
+            subject: token.machine_id.clone(),
+            scopes: token.scopes.clone(),
+            claims: (!token.claims.is_null()).then(|| token.claims.clone()),
+            created_at: millis(token.issued_at),
+            expiration: millis(token.expires_at),
         }
     }
-    payload.insert("iss".into(), Value::String(issuer.to_owned()));
-    payload.insert("sub".into(), Value::String(plan.subject.clone()));
-    payload.insert("jti".into(), Value::String(plan.id.clone()));
-    payload.insert("aud".into(), Value::from(plan.scopes.clone()));
-    payload.insert("scopes".into(), Value::String(plan.scopes.join(" ")));
-    payload.insert("iat".into(), Value::from(plan.created_at / 1000));
-    payload.insert("nbf".into(), Value::from(plan.created_at / 1000));
-    payload.insert("exp".into(), Value::from(plan.expiration.div_euclid(1000)));
-    payload
-}
-
-/// The plan back from a verified payload.
-pub(crate) fn plan_from_payload(payload: &Map<String, Value>) -> Option<JwtPlan> {
-    let id = payload.get("jti")?.as_str()?.to_owned();
-    let subject = payload.get("sub")?.as_str()?.to_owned();
-    if !is_m2m_token_id(&id) || !is_machine_id(&subject) {
-        return None;
-    }
-    let scopes = match payload.get("aud") {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-        Some(Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    let custom: Map<String, Value> = payload
-        .iter()
-        .filter(|(k, _)| !RESERVED_CLAIMS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Some(JwtPlan {
-        id,
-        subject,
-        scopes,
-        claims: (!custom.is_empty()).then_some(Value::Object(custom)),
-        created_at: payload.get("iat")?.as_i64()?.saturating_mul(1000),
-        expiration: payload.get("exp")?.as_i64()?.saturating_mul(1000),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
 
     #[test]
     fn ids_match_the_spec_patterns() {

@@ -20,13 +20,14 @@ pub use list::ListM2mTokens;
 pub use revoke::RevokeM2mToken;
 pub use source::{M2mTokenSource, M2mTokenSourceBuilder};
 #[cfg(feature = "jwt")]
-pub use verifier::{bearer_token, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError};
+pub use verifier::{
+    bearer_token, CacheStats, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
+};
 
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
 use crate::request::send;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The claims of an M2M JWT that are not the token's custom claims: the
 /// registered JWT claims (RFC 7519) and `scopes`, which Clerk adds.
@@ -148,27 +149,5 @@ impl TokenFormat {
 impl std::fmt::Display for TokenFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A timestamp in milliseconds since the epoch (as Clerk sends them, `f64`) as a time.
-#[cfg_attr(not(feature = "jwt"), allow(dead_code))]
-pub(crate) fn millis_to_time(millis: f64) -> Option<SystemTime> {
-    if !millis.is_finite() || !(0.0..=1e17).contains(&millis) {
-        return None;
-    }
-    UNIX_EPOCH.checked_add(Duration::from_millis(millis as u64))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_convert_safely() {
-        assert_eq!(millis_to_time(1500.0), Some(UNIX_EPOCH + Duration::from_millis(1500)));
-        assert_eq!(millis_to_time(f64::NAN), None);
-        assert_eq!(millis_to_time(-1.0), None);
-        assert_eq!(millis_to_time(1e18), None);
     }
 }

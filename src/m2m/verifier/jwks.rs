@@ -1,103 +1,138 @@
-//! The instance's JSON Web Key Set, fetched with the generated `GetJWKS`
-//! operation (so on the crate's request path: headers, retries, typed
-//! errors, tracing), cached, and refetched when a token names a key the
-//! cache does not hold, at most once per interval.
+//! The instance's key set (JWKS), fetched with the generated `GetJWKS`
+//! operation, so on the crate's request path (headers, retries, typed
+//! errors, tracing).
+//!
+//! Keys are trusted for at most `max_age` after they were fetched (Clerk's
+//! verifier: 5 minutes); a token naming a key the set does not hold causes a
+//! refetch, so that a rotation is picked up at once. Fetches are serialised,
+//! and one is made at most once per `refetch_interval` however many tokens
+//! name made-up keys, so that a flood of forged tokens costs Clerk little.
 
-use super::error::{shown, VerifyError};
+use super::keys::RsaKey;
+use super::reason::{shown, VerifyError};
 use crate::client::Clerk;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use jsonwebtoken::DecodingKey;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-type Keys = Arc<HashMap<String, DecodingKey>>;
+/// The keys of one fetch.
+#[derive(Default)]
+struct KeySet {
+    keys: HashMap<String, Arc<RsaKey>>,
+    fetched_at: Option<SystemTime>,
+}
+
+impl KeySet {
+    /// Whether the set may still be trusted at `now`.
+    fn fresh(&self, now: SystemTime, max_age: Duration) -> bool {
+        self.fetched_at.is_some_and(|at| now.duration_since(at).map_or(true, |age| age < max_age))
+    }
+}
 
 pub(super) struct JwksCache {
     clerk: Clerk,
+    max_age: Duration,
     refetch_interval: Duration,
     clock: Arc<dyn Clock>,
-    keys: RwLock<Keys>,
-    /// When the last fetch was attempted (successful or not); also serialises fetches.
-    last_fetch: tokio::sync::Mutex<Option<SystemTime>>,
+    current: RwLock<Arc<KeySet>>,
+    /// When the last fetch was attempted (successful or not); held while fetching.
+    last_attempt: tokio::sync::Mutex<Option<SystemTime>>,
 }
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<String> = self.current().keys().cloned().collect();
+        let set = self.current();
+        let mut kids: Vec<&String> = set.keys.keys().collect();
+        kids.sort();
         f.debug_struct("JwksCache")
             .field("base_url", &self.clerk.base_url())
+            .field("max_age", &self.max_age)
             .field("refetch_interval", &self.refetch_interval)
             .field("kids", &kids)
+            .field("fetched_at", &set.fetched_at)
             .finish()
     }
 }
 
 impl JwksCache {
-    pub(super) fn new(clerk: Clerk, refetch_interval: Duration, clock: Arc<dyn Clock>) -> Self {
+    pub(super) fn new(
+        clerk: Clerk,
+        max_age: Duration,
+        refetch_interval: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             clerk,
+            max_age,
             refetch_interval,
             clock,
-            keys: RwLock::new(Arc::new(HashMap::new())),
-            last_fetch: tokio::sync::Mutex::new(None),
+            current: RwLock::new(Arc::new(KeySet::default())),
+            last_attempt: tokio::sync::Mutex::new(None),
         }
     }
 
-    fn current(&self) -> Keys {
-        self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
+    fn current(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// The key with id `kid`: from the cache, or after a refetch when the
-    /// cache does not hold it and the last fetch is older than the interval.
-    pub(super) async fn key(&self, kid: &str) -> Result<DecodingKey> {
-        if let Some(key) = self.current().get(kid) {
-            return Ok(key.clone());
+    /// The key with id `kid`, from a fresh set; fetches the set when it is
+    /// too old, or does not hold `kid` and the last fetch is older than the
+    /// refetch interval.
+    pub(super) async fn key(&self, kid: &str) -> Result<Arc<RsaKey>> {
+        let set = self.current();
+        if set.fresh(self.clock.now(), self.max_age) {
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(key.clone());
+            }
         }
-        let unknown = || Error::Verify(VerifyError::UnknownKid { kid: shown(kid) });
-        let mut last_fetch = self.last_fetch.lock().await;
+        let mut last_attempt = self.last_attempt.lock().await;
         // Another task may have fetched while this one waited.
-        if let Some(key) = self.current().get(kid) {
-            return Ok(key.clone());
-        }
         let now = self.clock.now();
-        let due = match *last_fetch {
-            None => true,
-            Some(at) => now.duration_since(at).map_or(true, |age| age >= self.refetch_interval),
-        };
-        if !due {
-            return Err(unknown());
+        let set = self.current();
+        let fresh = set.fresh(now, self.max_age);
+        if fresh {
+            if let Some(key) = set.keys.get(kid) {
+                return Ok(key.clone());
+            }
         }
-        *last_fetch = Some(now);
-        let keys = self.fetch_and_store().await?;
-        keys.get(kid).cloned().ok_or_else(unknown)
+        let recently = last_attempt
+            .is_some_and(|at| now.duration_since(at).is_ok_and(|age| age < self.refetch_interval));
+        if recently {
+            let reason = if fresh {
+                VerifyError::UnknownKid { kid: shown(kid) }
+            } else {
+                VerifyError::KeysUnavailable
+            };
+            return Err(Error::Verify(reason));
+        }
+        *last_attempt = Some(now);
+        let set = self.fetch(now).await?;
+        set.keys.get(kid).cloned().ok_or_else(|| Error::Verify(VerifyError::UnknownKid { kid: shown(kid) }))
     }
 
-    /// Fetches the key set now, whatever the interval; returns how many usable keys it holds.
+    /// Fetches the key set now, whatever the interval; returns how many
+    /// usable keys (RSA, for signatures) it holds.
     pub(super) async fn refresh(&self) -> Result<usize> {
-        let mut last_fetch = self.last_fetch.lock().await;
-        *last_fetch = Some(self.clock.now());
-        Ok(self.fetch_and_store().await?.len())
+        let mut last_attempt = self.last_attempt.lock().await;
+        let now = self.clock.now();
+        *last_attempt = Some(now);
+        Ok(self.fetch(now).await?.keys.len())
     }
 
-    async fn fetch_and_store(&self) -> Result<Keys> {
-        let set = crate::send(self.clerk.raw().get_jwks().send()).await?;
-        let keys: HashMap<String, DecodingKey> = set
-            .keys
-            .iter()
-            .filter_map(|key| serde_json::to_value(key).ok())
-            .filter_map(|key| rsa_signing_key(&key))
-            .collect();
-        let keys = Arc::new(keys);
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys.clone();
-        Ok(keys)
+    async fn fetch(&self, now: SystemTime) -> Result<Arc<KeySet>> {
+        let fetched = crate::send(self.clerk.raw().get_jwks().send()).await?;
+        let keys = fetched.keys.iter().filter_map(rsa_signing_key).collect();
+        let set = Arc::new(KeySet { keys, fetched_at: Some(now) });
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = set.clone();
+        Ok(set)
     }
 }
 
 /// An RSA signature key of the set, with its id; other keys are skipped.
-fn rsa_signing_key(jwk: &Value) -> Option<(String, DecodingKey)> {
+fn rsa_signing_key(jwk: &Map<String, Value>) -> Option<(String, Arc<RsaKey>)> {
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     if field("kty") != Some("RSA") {
         return None;
@@ -106,6 +141,6 @@ fn rsa_signing_key(jwk: &Value) -> Option<(String, DecodingKey)> {
         return None;
     }
     let kid = field("kid")?;
-    let key = DecodingKey::from_rsa_components(field("n")?, field("e")?).ok()?;
-    Some((kid.to_owned(), key))
+    let key = RsaKey::from_jwk(field("n")?, field("e")?)?;
+    Some((kid.to_owned(), Arc::new(key)))
 }

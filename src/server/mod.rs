@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | no or malformed `Authorization` | 401 | `token_missing`, `token_malformed` |
 //! | token rejected locally | 401 | [`VerifyError::code`] (`token_expired`, `signature_invalid`, `token_not_scoped`, ...) |
-//! | opaque token refused by Clerk (unknown, revoked, expired) | 401 | `token_refused_by_clerk`, `token_revoked`, ... |
+//! | opaque token refused by Clerk | 401 | `token_revoked`, `token_expired` (from Clerk's error code), else `token_refused_by_clerk` |
 //! | Clerk or the key set unreachable, or this service's own key refused | 503 | `verification_unavailable` |
 //!
 //! 401 answers carry `WWW-Authenticate: Bearer realm="clerk-m2m"` (with
@@ -164,11 +164,15 @@ impl Rejection {
             Error::Verify(reason) => Self::unauthorized(reason, true),
             // Clerk refused the opaque token itself: unknown (or not granted
             // to this machine), expired, revoked, malformed.
-            Error::Api { status, .. } if matches!(status.as_u16(), 400 | 404 | 422) => Self {
-                status: StatusCode::UNAUTHORIZED,
-                reason: "token_refused_by_clerk",
-                message: "Clerk does not accept this token",
-                token_given: true,
+            Error::Api { status, .. } if matches!(status.as_u16(), 400 | 404 | 422) => match error.code() {
+                Some("token_revoked") => Self::unauthorized(&VerifyError::Revoked, true),
+                Some("token_expired") => Self::unauthorized(&VerifyError::Expired, true),
+                _ => Self {
+                    status: StatusCode::UNAUTHORIZED,
+                    reason: "token_refused_by_clerk",
+                    message: "Clerk does not accept this token",
+                    token_given: true,
+                },
             },
             Error::InvalidInput { field: "token", .. } => {
                 Self::unauthorized(&VerifyError::malformed_header(), true)

@@ -1,0 +1,100 @@
+//! A called service behind `M2mAuthLayer`, and a caller using it.
+//!
+//! ```sh
+//! cargo run --example callee
+//! ```
+//!
+//! Without `CLERK_SECRET_KEY` it runs against the embedded fake Clerk. It
+//! creates two machines (`reports-api`, the service, and `reports-client`,
+//! which may call it), serves an axum route behind the layer on 127.0.0.1,
+//! calls it with tokens from an `M2mTokenSource` (a JWT, verified locally,
+//! and an opaque token, verified by Clerk with the service's own machine key),
+//! then shows two rejected calls, and deletes the machines.
+
+use axum::routing::get;
+use axum::Router;
+use clerk_machines::m2m::{M2mTokenSource, M2mVerifier, TokenFormat, VerifiedM2mToken};
+use clerk_machines::server::M2mAuthLayer;
+use clerk_machines::Clerk;
+use clerk_machines_fake::FakeClerk;
+use std::error::Error;
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// The service's one route: who is calling, and with what token.
+async fn report(caller: VerifiedM2mToken) -> String {
+    format!("report for {} (token {}, {})", caller.machine_id, caller.token_id, caller.format)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let fake;
+    let clerk = match std::env::var_os("CLERK_SECRET_KEY") {
+        Some(_) => Clerk::from_env()?,
+        None => {
+            fake = FakeClerk::start().await?;
+            println!("CLERK_SECRET_KEY is not set: using the embedded fake Clerk at {}", fake.url());
+            fake.clerk().clone()
+        }
+    };
+    let machines = clerk.machines();
+    let api = machines.create("reports-api", Vec::<String>::new(), None).await?;
+    let client = machines.create("reports-client", [api.id.as_str()], None).await?;
+    let result = run(&clerk, &api, &client).await;
+    machines.delete(&client.id).await?;
+    machines.delete(&api.id).await?;
+    result
+}
+
+async fn run(
+    clerk: &Clerk,
+    api: &clerk_machines::types::CreateMachineResponse,
+    client: &clerk_machines::types::CreateMachineResponse,
+) -> Result<()> {
+    // The called service: JWTs checked locally against the instance's keys,
+    // opaque tokens by Clerk with the service's own machine key (Clerk then
+    // also checks the token was granted access to this machine).
+    let own_key = clerk.with_secret_key(api.secret_key.clone())?;
+    let verifier = M2mVerifier::builder(clerk).opaque_via(&own_key).scoped_to(api.id.as_str()).build()?;
+    verifier.refresh_keys().await?;
+    let app = Router::new().route("/report", get(report)).layer(M2mAuthLayer::new(verifier));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/report", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    println!("\nreports-api ({}) serves {url} behind M2mAuthLayer", api.id);
+
+    // The calling side: a token source with the client's machine key.
+    let http = reqwest::Client::new();
+    for format in [TokenFormat::Jwt, TokenFormat::Opaque] {
+        let tokens = M2mTokenSource::from_clerk(&clerk.with_secret_key(client.secret_key.clone())?)
+            .token_format(format)
+            .build()?;
+        let token = tokens.token().await?;
+        let response = http.get(&url).bearer_auth(token.expose_secret()).send().await?;
+        let kind = if format == TokenFormat::Jwt { "a JWT" } else { "an opaque token" };
+        println!("\nGET /report with {kind} from reports-client");
+        println!("   {} {}", response.status(), response.text().await?);
+    }
+
+    println!("\nGET /report without a token");
+    let response = http.get(&url).send().await?;
+    print_rejection(response).await?;
+
+    println!("\nGET /report with a token of a machine not allowed to call reports-api");
+    let stranger = clerk.machines().create("reports-stranger", Vec::<String>::new(), None).await?;
+    let as_stranger = clerk.with_secret_key(stranger.secret_key.clone())?;
+    let token = as_stranger.m2m().create_token().token_format(TokenFormat::Jwt).await?;
+    let response = http.get(&url).bearer_auth(token.token.expose_secret()).send().await?;
+    print_rejection(response).await?;
+    clerk.machines().delete(&stranger.id).await?;
+    Ok(())
+}
+
+async fn print_rejection(response: reqwest::Response) -> Result<()> {
+    let status = response.status();
+    let challenge =
+        response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+    println!("   {status}  WWW-Authenticate: {challenge}");
+    println!("   {}", response.text().await?);
+    Ok(())
+}

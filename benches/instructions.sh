@@ -2,13 +2,16 @@
 # Instruction counts per operation under valgrind (deterministic, unlike CPU
 # time on a shared machine): runs the overhead benchmark binary in its
 # single-purpose modes with N operations and with none, and divides the
-# difference by N. Usage: bash benches/instructions.sh [REQUEST_OPS] [DECODES]
+# difference by N. Usage: bash benches/instructions.sh [REQUEST_OPS] [DECODES] [LAYER_REQUESTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops=${1:-200}
 decodes=${2:-3}
-bin=$(cargo bench --bench overhead --no-run --message-format=json 2>/dev/null \
-  | grep -o '"executable":"[^"]*overhead[^"]*"' | tail -n 1 | cut -d'"' -f4)
+bench_bin() { # name -> path of the built benchmark binary
+  cargo bench --bench "$1" --no-run --message-format=json 2>/dev/null \
+    | grep -o "\"executable\":\"[^\"]*$1[^\"]*\"" | tail -n 1 | cut -d'"' -f4
+}
+bin=$(bench_bin overhead)
 irefs() { # env assignments... -> total instructions of the process (children not traced)
   env "$@" valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$bin" 2>&1 \
     | sed -n 's/.*I *refs: *//p' | tr -d ,
@@ -27,3 +30,17 @@ c=$(irefs CLERK_PERF_DECODE=crate CLERK_PERF_ITERS="$decodes")
 f=$(irefs CLERK_PERF_DECODE=floor CLERK_PERF_ITERS="$decodes")
 ci=$(per "$c" "$base" "$decodes"); fi=$(per "$f" "$base" "$decodes")
 echo "decode (500 x 150 page): crate $ci, floor $fi instructions/page, ratio $(echo "scale=3; $ci / $fi" | bc)"
+# The server layer (benches/verify.rs): a request behind M2mAuthLayer with a
+# JWT, against the same request without it and the verification alone; only
+# the measured loop is counted (callgrind --toggle-collect).
+bin=$(bench_bin verify)
+layer_ops=${3:-200}
+measured() { # variant -> instructions per request inside layer_measured
+  local total
+  total=$(env CLERK_PERF_TOKENS=100 CLERK_PERF_LAYER="$1" CLERK_PERF_ITERS="$layer_ops" valgrind --tool=callgrind \
+      --collect-atstart=no --toggle-collect='*layer_measured*' --callgrind-out-file=/dev/null "$bin" 2>&1 \
+    | sed -n 's/.*Collected *: *//p' | tr -d ,)
+  echo "scale=0; $total / $layer_ops" | bc
+}
+p=$(measured plain); v=$(measured verify); g=$(measured guarded)
+echo "layer: handler alone $p, verification alone $v, handler behind the layer $g instructions/request; the layer beyond the verification: $((g - p - v))"

@@ -40,6 +40,10 @@
 #![warn(missing_docs)]
 
 /// Makes a request builder awaitable: `.await` runs its `send()`.
+///
+/// The builder's future is boxed (its type cannot be named); builders box
+/// the generated call inside `send()` too, so that this box stays small
+/// (moving a generated future, several KB, costs more than allocating it).
 macro_rules! await_via_send {
     ($builder:ident => $output:ty) => {
         impl<'a> ::std::future::IntoFuture for $builder<'a> {

@@ -2,6 +2,7 @@
 
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::sync::Arc;
 
 /// A secret value: an instance key (`sk_...`), a machine secret key
 /// (`ak_...`) or an M2M token.
@@ -17,16 +18,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(key.expose_secret(), "ak_live_0123");
 /// ```
 ///
+/// Cloning is cheap (the secret is shared, and zeroed when the last clone
+/// is dropped), so that a cached token can be handed out on every request.
+///
 /// It serializes as the plain string, because the generated request and
 /// response types must round-trip through JSON; only serialize it where the
 /// secret is meant to go.
 #[derive(Clone, Default)]
-pub struct SecretString(secrecy::SecretString);
+pub struct SecretString(Arc<secrecy::SecretString>);
 
 impl SecretString {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secrecy::SecretString::from(secret.into()))
+        Self(Arc::new(secrecy::SecretString::from(secret.into())))
     }
 
     /// The secret itself. Keep the result out of logs.

@@ -87,7 +87,7 @@ impl<'a> CreateM2mToken<'a> {
                 self.clerk
             }
         };
-        send(clerk.raw().create_m2m_token().body(body).send()).await
+        send(Box::pin(clerk.raw().create_m2m_token().body(body).send())).await
     }
 
     fn body(&self) -> Result<types::builder::CreateM2mTokenBody> {

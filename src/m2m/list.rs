@@ -106,7 +106,7 @@ async fn fetch_page(
     if let Some(expired) = params.expired {
         request = request.expired(expired);
     }
-    let page = send(request.send()).await?;
+    let page = send(Box::pin(request.send())).await?;
     Ok(Page::new(page.m2m_tokens, total_count(page.total_count)?))
 }
 

@@ -35,7 +35,10 @@ impl<'a> RevokeM2mToken<'a> {
         if let Some(reason) = self.reason {
             body = body.revocation_reason(Some(reason));
         }
-        send(self.clerk.raw().revoke_m2m_token().m2m_token_id(self.token_id.as_str()).body(body).send()).await
+        send(Box::pin(
+            self.clerk.raw().revoke_m2m_token().m2m_token_id(self.token_id.as_str()).body(body).send(),
+        ))
+        .await
     }
 }
 

@@ -52,13 +52,10 @@ struct Inner {
     params: MintParams,
     margin: Duration,
     clock: Arc<dyn Clock>,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    cached: Option<Cached>,
-    in_flight: Option<Flight>,
+    /// The current token: read by every call (concurrently), written by a mint.
+    cached: arc_swap::ArcSwapOption<Cached>,
+    /// The mint in progress, which callers finding no fresh token share.
+    in_flight: Mutex<Option<Flight>>,
 }
 
 #[derive(Clone)]
@@ -76,14 +73,13 @@ impl Cached {
 
 impl std::fmt::Debug for M2mTokenSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.inner.lock();
         f.debug_struct("M2mTokenSource")
             .field("clerk", &self.inner.clerk)
             .field("token_format", &self.inner.params.format)
             .field("ttl", &self.inner.params.ttl)
             .field("refresh_margin", &self.inner.margin)
-            .field("cached", &state.cached.is_some())
-            .field("refreshing", &state.in_flight.is_some())
+            .field("cached", &self.inner.cached.load().is_some())
+            .field("refreshing", &self.inner.flight().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -105,19 +101,24 @@ impl M2mTokenSource {
 
     /// A valid token: the cached one, or a new one when the cached one is
     /// within the refresh margin of its expiry (or there is none yet).
+    ///
+    /// A call that finds a fresh token takes a read lock and clones a shared
+    /// pointer: no allocation, and concurrent callers do not wait for each other.
     pub async fn token(&self) -> Result<SecretString> {
+        if let Some(token) = self.inner.fresh(self.inner.clock.now()) {
+            return Ok(token);
+        }
         let flight = {
-            let mut state = self.inner.lock();
-            if let Some(cached) = &state.cached {
-                if cached.fresh_at(self.inner.clock.now()) {
-                    return Ok(cached.token.clone());
-                }
+            let mut in_flight = self.inner.flight();
+            // A mint may have finished while this call waited for the lock.
+            if let Some(token) = self.inner.fresh(self.inner.clock.now()) {
+                return Ok(token);
             }
-            match &state.in_flight {
+            match &*in_flight {
                 Some(flight) => flight.clone(),
                 None => {
                     let flight = mint(Arc::downgrade(&self.inner)).boxed().shared();
-                    state.in_flight = Some(flight.clone());
+                    *in_flight = Some(flight.clone());
                     flight
                 }
             }
@@ -128,13 +129,18 @@ impl M2mTokenSource {
     /// Forgets the cached token, so that the next [`token`](Self::token) mints
     /// one (for example after the called service rejected it).
     pub fn invalidate(&self) {
-        self.inner.lock().cached = None;
+        self.inner.cached.store(None);
     }
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The cached token, if it is fresh at `now`.
+    fn fresh(&self, now: SystemTime) -> Option<SecretString> {
+        self.cached.load().as_ref().filter(|cached| cached.fresh_at(now)).map(|cached| cached.token.clone())
+    }
+
+    fn flight(&self) -> std::sync::MutexGuard<'_, Option<Flight>> {
+        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -158,11 +164,11 @@ async fn mint(inner: Weak<Inner>) -> std::result::Result<Cached, Arc<Error>> {
         Cached { token: created.token, refresh_at }
     });
     if let Some(inner) = inner.upgrade() {
-        let mut state = inner.lock();
-        state.in_flight = None;
+        let mut in_flight = inner.flight();
         if let Ok(cached) = &result {
-            state.cached = Some(cached.clone());
+            inner.cached.store(Some(Arc::new(cached.clone())));
         }
+        *in_flight = None;
     }
     result.map_err(Arc::new)
 }
@@ -294,7 +300,8 @@ impl M2mTokenSourceBuilder {
                 params: MintParams { format: self.format, ttl: self.ttl, claims },
                 margin: self.margin,
                 clock: self.clock,
-                state: Mutex::new(State::default()),
+                cached: arc_swap::ArcSwapOption::empty(),
+                in_flight: Mutex::new(None),
             }),
         })
     }

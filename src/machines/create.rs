@@ -57,7 +57,7 @@ impl<'a> CreateMachine<'a> {
         if let Some(ttl) = self.default_token_ttl {
             body = body.default_token_ttl(Some(validate::token_ttl(ttl)?));
         }
-        send(self.clerk.raw().create_machine().body(body).send()).await
+        send(Box::pin(self.clerk.raw().create_machine().body(body).send())).await
     }
 }
 

@@ -101,7 +101,7 @@ async fn fetch_page(clerk: &Clerk, params: &Params, offset: u64) -> Result<Page<
     if let Some(order) = params.order_by {
         request = request.order_by(order.to_string());
     }
-    let page = send(request.send()).await?;
+    let page = send(Box::pin(request.send())).await?;
     Ok(Page::new(page.data, u64::try_from(page.total_count).unwrap_or(0)))
 }
 

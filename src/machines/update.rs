@@ -51,7 +51,10 @@ impl<'a> UpdateMachine<'a> {
         if let Some(ttl) = self.default_token_ttl {
             body = body.default_token_ttl(Some(validate::token_ttl(ttl)?));
         }
-        send(self.clerk.raw().update_machine().machine_id(self.machine_id.as_str()).body(body).send()).await
+        send(Box::pin(
+            self.clerk.raw().update_machine().machine_id(self.machine_id.as_str()).body(body).send(),
+        ))
+        .await
     }
 }
 

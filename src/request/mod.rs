@@ -217,9 +217,6 @@ where
     E: ErrorBody,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
-    // The generated future is large (several KB); on the heap, the futures
-    // wrapping it stay small and are moved cheaply.
-    let call = Box::pin(call);
     let (result, meta) = LAST_RESPONSE
         .scope(RefCell::new(None), async {
             let result = call.await;

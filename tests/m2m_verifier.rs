@@ -492,3 +492,74 @@ fn bearer_tokens_are_read_from_the_header() {
     assert_eq!(clerk_machines::m2m::bearer_token("Basic abc"), None);
     assert_eq!(clerk_machines::m2m::bearer_token("abc"), None);
 }
+
+#[test]
+fn keys_are_trusted_for_the_max_age_only_and_retired_keys_stop_verifying() {
+    let server = MockServer::start();
+    let t0 = unix_now();
+    let clock = clock_at(t0);
+    let mut with_a = jwks_mock(&server, &[key_a()]);
+    let verifier = M2mVerifier::builder(&clerk(&server)).clock(clock.clone()).build().unwrap();
+    let token_a = sign(key_a(), &claims(t0 + 3600));
+    run(verifier.verify(&token_a)).unwrap();
+    // Clerk retires key A.
+    with_a.delete();
+    let with_b = jwks_mock(&server, &[key_b()]);
+    clock.advance(Duration::from_secs(299));
+    run(verifier.verify(&token_a)).unwrap(); // within the 5 minutes: still trusted, nothing fetched
+    assert_eq!(with_b.calls(), 0);
+    clock.advance(Duration::from_secs(1));
+    let reason = rejection(run(verifier.verify(&token_a)));
+    assert_eq!(reason, VerifyError::UnknownKid { kid: "ins_key_a".into() }, "refetched: key A is gone");
+    assert_eq!(with_b.calls(), 1);
+    run(verifier.verify(&sign(key_b(), &claims(t0 + 3600)))).unwrap();
+    assert_eq!(with_b.calls(), 1);
+}
+
+#[test]
+fn with_the_defaults_a_rotation_is_picked_up_within_seconds() {
+    let server = MockServer::start();
+    let t0 = unix_now();
+    let clock = clock_at(t0);
+    let mut old_set = jwks_mock(&server, &[key_a()]);
+    let verifier = M2mVerifier::builder(&clerk(&server)).clock(clock.clone()).build().unwrap();
+    run(verifier.refresh_keys()).unwrap();
+    old_set.delete();
+    let new_set = jwks_mock(&server, &[key_a(), key_b()]);
+    let token_b = sign(key_b(), &claims(t0 + 3600));
+    clock.advance(Duration::from_secs(1));
+    // One second after the last fetch: too soon to fetch again.
+    assert_eq!(
+        rejection(run(verifier.verify(&token_b))),
+        VerifyError::UnknownKid { kid: "ins_key_b".into() }
+    );
+    assert_eq!(new_set.calls(), 0);
+    clock.advance(Duration::from_secs(4));
+    run(verifier.verify(&token_b)).unwrap();
+    assert_eq!(new_set.calls(), 1, "five seconds after the last fetch, the new key is fetched");
+}
+
+#[test]
+fn a_failed_key_fetch_is_not_repeated_within_the_interval() {
+    let server = MockServer::start();
+    let t0 = unix_now();
+    let clock = clock_at(t0);
+    let mut failing = server.mock(|when, then| {
+        when.method(Method::GET).path("/jwks");
+        then.status(500).body("down");
+    });
+    let verifier = M2mVerifier::builder(&clerk(&server)).clock(clock.clone()).build().unwrap();
+    let token = sign(key_a(), &claims(t0 + 3600));
+    let error = run(verifier.verify(&token)).unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+    // Clerk is down: the next verifications within the interval do not ask again.
+    for _ in 0..3 {
+        assert_eq!(rejection(run(verifier.verify(&token))), VerifyError::KeysUnavailable);
+    }
+    assert_eq!(failing.calls(), 1);
+    failing.delete();
+    let healthy = jwks_mock(&server, &[key_a()]);
+    clock.advance(Duration::from_secs(5));
+    run(verifier.verify(&token)).unwrap();
+    assert_eq!(healthy.calls(), 1);
+}

@@ -17,7 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -p clerk-machines-cli
+# The same features as the test build, so nothing is compiled again.
+cargo build --locked --workspace --all-features
 key="sk_test_conformance_$RANDOM$RANDOM"
 target/debug/clerk-machines fake --port 0 --instance-key "$key" >"$work/fake.out" 2>&1 &
 fake_pid=$!

@@ -13,7 +13,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -p clerk-machines-cli
+# The same features as the test build, so nothing is compiled again.
+cargo build --locked --workspace --all-features
 target/debug/clerk-machines fake --port 0 >"$work/fake.out" 2>&1 &
 fake_pid=$!
 for _ in $(seq 1 100); do grep -q '^CLERK_SECRET_KEY=' "$work/fake.out" 2>/dev/null && break; sleep 0.1; done

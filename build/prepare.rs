@@ -118,10 +118,11 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
     repair_secrets(&mut spec, &mut repairs)?;
     repair_request_defaults(&mut spec, &mut repairs);
     repair_request_numbers(&mut spec, &mut repairs);
+    // Before pruning, so that the seven key schemas it unlinks are dropped.
+    repair_key_sets(&mut spec, &mut repairs);
     keep_referenced_components(&mut spec)?;
     repair_closed_responses(&mut spec, &mut repairs)?;
     repair_response_strings(&mut spec, &mut repairs);
-    repair_key_sets(&mut spec, &mut repairs);
     check_supported(&spec)?;
     lap("repair", &mut timings);
     let spec: openapiv3::OpenAPI = serde_json::from_value(spec)

@@ -89,6 +89,9 @@ fn repairs_are_applied() {
     assert!(body["properties"]["default_token_ttl"].get("default").is_none());
     // Only referenced components survive.
     assert!(spec["components"]["schemas"].get("User").is_none());
+    // The key set's items are plain objects: the seven key schemas are not generated.
+    assert_eq!(spec["components"]["schemas"]["JWKS"]["properties"]["keys"]["items"]["type"], "object");
+    assert!(spec["components"]["schemas"].get("JWKS.rsa.PublicKey").is_none());
     assert!(spec["components"]["schemas"].get("Machine").is_some());
 }
 

@@ -414,6 +414,20 @@ mod tests {
     }
 
     #[test]
+    fn the_reserved_claims_are_exactly_the_ones_read() {
+        // One list (`m2m::RESERVED_CLAIMS`, which the fake uses too): a
+        // payload of only those claims has no custom claim left.
+        let mut payload = serde_json::Map::new();
+        for name in crate::m2m::RESERVED_CLAIMS {
+            payload.insert((*name).to_owned(), json!(null));
+        }
+        let claims: Claims = serde_json::from_value(Value::Object(payload)).unwrap();
+        assert!(claims.custom.is_empty(), "{:?}", claims.custom.keys().collect::<Vec<_>>());
+        let claims: Claims = serde_json::from_value(json!({"tenant": 1})).unwrap();
+        assert_eq!(claims.custom.len(), 1);
+    }
+
+    #[test]
     fn a_repeated_claim_keeps_its_last_value() {
         let payload = br#"{"sub":"user_1","sub":"mch_a","exp":1,"exp":2000}"#;
         let claims: Claims = serde_json::from_slice(payload).unwrap();

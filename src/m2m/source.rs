@@ -102,8 +102,9 @@ impl M2mTokenSource {
     /// A valid token: the cached one, or a new one when the cached one is
     /// within the refresh margin of its expiry (or there is none yet).
     ///
-    /// A call that finds a fresh token takes a read lock and clones a shared
-    /// pointer: no allocation, and concurrent callers do not wait for each other.
+    /// A call that finds a fresh token reads it without a lock and clones a
+    /// shared pointer: no allocation, and concurrent callers never wait for
+    /// each other (only a refresh takes a lock).
     pub async fn token(&self) -> Result<SecretString> {
         if let Some(token) = self.inner.fresh(self.inner.clock.now()) {
             return Ok(token);

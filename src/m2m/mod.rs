@@ -16,7 +16,7 @@ mod source;
 mod verifier;
 
 pub use create::CreateM2mToken;
-pub use list::ListM2mTokens;
+pub use list::{ListM2mTokens, ListedM2mToken};
 pub use revoke::RevokeM2mToken;
 pub use source::{M2mTokenSource, M2mTokenSourceBuilder};
 #[cfg(feature = "jwt")]

@@ -143,7 +143,7 @@ impl Rejection {
         Self {
             status: StatusCode::UNAUTHORIZED,
             reason: reason.code(),
-            message: public_message(reason),
+            message: reason.public_message(),
             token_given,
         }
     }
@@ -206,26 +206,5 @@ impl Rejection {
             }
         }
         response
-    }
-}
-
-/// A fixed description of `reason`: nothing taken from the token.
-fn public_message(reason: &VerifyError) -> &'static str {
-    match reason {
-        VerifyError::Missing => "send `Authorization: Bearer <M2M token>`",
-        VerifyError::Malformed { .. } => "the token is malformed",
-        VerifyError::WrongCategory => "the token is not an M2M token",
-        VerifyError::WrongType => "the token's type is not JWT",
-        VerifyError::DisallowedAlgorithm { .. } => "the token's algorithm is not allowed",
-        VerifyError::UnknownKid { .. } => "the token's key is not the instance's",
-        VerifyError::KeysUnavailable => "the instance's keys are unavailable",
-        VerifyError::BadSignature => "the token's signature does not verify",
-        VerifyError::WrongSubject { .. } => "the token's subject is not a machine",
-        VerifyError::Expired => "the token has expired",
-        VerifyError::NotYetValid => "the token is not valid yet",
-        VerifyError::IssuedInFuture => "the token was issued in the future",
-        VerifyError::NotScoped { .. } => "the token is not scoped to this service",
-        VerifyError::Revoked => "the token has been revoked",
-        VerifyError::FormatNotAccepted { .. } => "tokens of this format are not accepted here",
     }
 }

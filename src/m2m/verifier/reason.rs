@@ -88,22 +88,40 @@ impl VerifyError {
     /// `token_expired`, `token_not_yet_valid`, `token_issued_in_future`,
     /// `token_not_scoped`, `token_revoked`, `format_not_accepted`.
     pub fn code(&self) -> &'static str {
+        self.describe().0
+    }
+
+    /// A fixed sentence for a response body: what is wrong, with nothing
+    /// taken from the token.
+    #[cfg(feature = "tower")]
+    pub(crate) fn public_message(&self) -> &'static str {
+        self.describe().1
+    }
+
+    /// The reason's code and fixed sentence.
+    fn describe(&self) -> (&'static str, &'static str) {
         match self {
-            VerifyError::Missing => "token_missing",
-            VerifyError::Malformed { .. } => "token_malformed",
-            VerifyError::WrongCategory => "token_wrong_category",
-            VerifyError::WrongType => "token_wrong_type",
-            VerifyError::DisallowedAlgorithm { .. } => "algorithm_not_allowed",
-            VerifyError::UnknownKid { .. } => "unknown_key",
-            VerifyError::KeysUnavailable => "keys_unavailable",
-            VerifyError::BadSignature => "signature_invalid",
-            VerifyError::WrongSubject { .. } => "subject_not_a_machine",
-            VerifyError::Expired => "token_expired",
-            VerifyError::NotYetValid => "token_not_yet_valid",
-            VerifyError::IssuedInFuture => "token_issued_in_future",
-            VerifyError::NotScoped { .. } => "token_not_scoped",
-            VerifyError::Revoked => "token_revoked",
-            VerifyError::FormatNotAccepted { .. } => "format_not_accepted",
+            VerifyError::Missing => ("token_missing", "send `Authorization: Bearer <M2M token>`"),
+            VerifyError::Malformed { .. } => ("token_malformed", "the token is malformed"),
+            VerifyError::WrongCategory => ("token_wrong_category", "the token is not an M2M token"),
+            VerifyError::WrongType => ("token_wrong_type", "the token's type is not JWT"),
+            VerifyError::DisallowedAlgorithm { .. } => {
+                ("algorithm_not_allowed", "the token's algorithm is not allowed")
+            }
+            VerifyError::UnknownKid { .. } => ("unknown_key", "the token's key is not the instance's"),
+            VerifyError::KeysUnavailable => ("keys_unavailable", "the instance's keys are unavailable"),
+            VerifyError::BadSignature => ("signature_invalid", "the token's signature does not verify"),
+            VerifyError::WrongSubject { .. } => {
+                ("subject_not_a_machine", "the token's subject is not a machine")
+            }
+            VerifyError::Expired => ("token_expired", "the token has expired"),
+            VerifyError::NotYetValid => ("token_not_yet_valid", "the token is not valid yet"),
+            VerifyError::IssuedInFuture => ("token_issued_in_future", "the token was issued in the future"),
+            VerifyError::NotScoped { .. } => ("token_not_scoped", "the token is not scoped to this service"),
+            VerifyError::Revoked => ("token_revoked", "the token has been revoked"),
+            VerifyError::FormatNotAccepted { .. } => {
+                ("format_not_accepted", "tokens of this format are not accepted here")
+            }
         }
     }
 

@@ -12,6 +12,7 @@ mod create;
 mod list;
 mod revoke;
 mod source;
+mod token_cache;
 #[cfg(feature = "jwt")]
 mod verifier;
 

@@ -1,6 +1,7 @@
 //! [`M2mTokenSource`]: the calling side's cached, single-flight supply of M2M tokens.
 
 use super::create::require_machine_key;
+use super::token_cache::{Cached, TokenCache};
 use super::TokenFormat;
 use crate::client::Clerk;
 use crate::clock::{Clock, SystemClock};
@@ -53,22 +54,9 @@ struct Inner {
     margin: Duration,
     clock: Arc<dyn Clock>,
     /// The current token: read by every call (concurrently), written by a mint.
-    cached: arc_swap::ArcSwapOption<Cached>,
+    cached: TokenCache,
     /// The mint in progress, which callers finding no fresh token share.
     in_flight: Mutex<Option<Flight>>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    token: SecretString,
-    /// When to mint the next one; `None` for a token that does not expire.
-    refresh_at: Option<SystemTime>,
-}
-
-impl Cached {
-    fn fresh_at(&self, now: SystemTime) -> bool {
-        self.refresh_at.is_none_or(|at| now < at)
-    }
 }
 
 impl std::fmt::Debug for M2mTokenSource {
@@ -78,7 +66,7 @@ impl std::fmt::Debug for M2mTokenSource {
             .field("token_format", &self.inner.params.format)
             .field("ttl", &self.inner.params.ttl)
             .field("refresh_margin", &self.inner.margin)
-            .field("cached", &self.inner.cached.load().is_some())
+            .field("cached", &self.inner.cached.is_filled())
             .field("refreshing", &self.inner.flight().is_some())
             .finish_non_exhaustive()
     }
@@ -102,9 +90,10 @@ impl M2mTokenSource {
     /// A valid token: the cached one, or a new one when the cached one is
     /// within the refresh margin of its expiry (or there is none yet).
     ///
-    /// A call that finds a fresh token reads it without a lock and clones a
-    /// shared pointer: no allocation, and concurrent callers never wait for
-    /// each other (only a refresh takes a lock).
+    /// A call that finds a fresh token takes no lock and allocates nothing:
+    /// it clones this thread's copy of the token, so concurrent callers
+    /// neither wait for each other nor write to shared memory (only a
+    /// refresh takes a lock).
     pub async fn token(&self) -> Result<SecretString> {
         if let Some(token) = self.inner.fresh(self.inner.clock.now()) {
             return Ok(token);
@@ -137,7 +126,7 @@ impl M2mTokenSource {
 impl Inner {
     /// The cached token, if it is fresh at `now`.
     fn fresh(&self, now: SystemTime) -> Option<SecretString> {
-        self.cached.load().as_ref().filter(|cached| cached.fresh_at(now)).map(|cached| cached.token.clone())
+        self.cached.fresh(now)
     }
 
     fn flight(&self) -> std::sync::MutexGuard<'_, Option<Flight>> {
@@ -167,7 +156,7 @@ async fn mint(inner: Weak<Inner>) -> std::result::Result<Cached, Arc<Error>> {
     if let Some(inner) = inner.upgrade() {
         let mut in_flight = inner.flight();
         if let Ok(cached) = &result {
-            inner.cached.store(Some(Arc::new(cached.clone())));
+            inner.cached.store(Some(cached.clone()));
         }
         *in_flight = None;
     }
@@ -301,7 +290,7 @@ impl M2mTokenSourceBuilder {
                 params: MintParams { format: self.format, ttl: self.ttl, claims },
                 margin: self.margin,
                 clock: self.clock,
-                cached: arc_swap::ArcSwapOption::empty(),
+                cached: TokenCache::new(),
                 in_flight: Mutex::new(None),
             }),
         })

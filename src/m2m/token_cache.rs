@@ -1,0 +1,184 @@
+//! The token source's cache: one shared slot, plus a private copy of it on
+//! every thread that reads it.
+//!
+//! A cache hit must not make two cores write to the same memory. Handing out
+//! clones of one shared token does exactly that (its reference count moves
+//! between the cores on every clone and drop, which doubled the cost of a
+//! hit with two busy threads), so each thread keeps its own copy of the
+//! token, and a hit only reads the slot's generation number (shared, but
+//! written only when a new token is stored) and clones the thread's copy.
+//! A thread takes a new copy, under the slot's lock, when the generation
+//! has moved on.
+
+use crate::secret::SecretString;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::SystemTime;
+
+/// A minted token and when to replace it.
+#[derive(Clone)]
+pub(super) struct Cached {
+    pub(super) token: SecretString,
+    /// When to mint the next one; `None` for a token that does not expire.
+    pub(super) refresh_at: Option<SystemTime>,
+}
+
+impl Cached {
+    fn fresh_at(&self, now: SystemTime) -> bool {
+        self.refresh_at.is_none_or(|at| now < at)
+    }
+
+    /// A copy that shares no memory with `self`.
+    fn deep_copy(&self) -> Self {
+        Self { token: SecretString::from(self.token.expose_secret()), refresh_at: self.refresh_at }
+    }
+}
+
+/// The shared slot of one token source.
+pub(super) struct TokenCache {
+    /// Bumped, under the slot's lock, on every store. Its allocation also
+    /// names this cache in the threads' copies (which hold it weakly).
+    generation: Arc<AtomicU64>,
+    slot: Mutex<Option<Cached>>,
+}
+
+/// One thread's copy of one cache's slot.
+struct Replica {
+    cache: Weak<AtomicU64>,
+    generation: u64,
+    cached: Option<Cached>,
+}
+
+thread_local! {
+    /// This thread's copies, one per token source it has read (a process
+    /// has few sources, so a short list beats a map). A copy of a dropped
+    /// source is removed the next time this thread meets a new source, or
+    /// when the thread ends; the token's memory is zeroed when it goes.
+    static REPLICAS: RefCell<Vec<Replica>> = const { RefCell::new(Vec::new()) };
+}
+
+impl TokenCache {
+    pub(super) fn new() -> Self {
+        Self { generation: Arc::new(AtomicU64::new(0)), slot: Mutex::new(None) }
+    }
+
+    /// The cached token, if it is fresh at `now`.
+    pub(super) fn fresh(&self, now: SystemTime) -> Option<SecretString> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let from_replica = REPLICAS.try_with(|replicas| {
+            let mut replicas = replicas.try_borrow_mut().ok()?;
+            let replica = self.replica(&mut replicas);
+            if replica.generation != generation {
+                *replica = self.copy();
+            }
+            Some(replica.cached.as_ref().filter(|cached| cached.fresh_at(now)).map(|c| c.token.clone()))
+        });
+        match from_replica {
+            Ok(Some(token)) => token,
+            // This thread's copies are gone (it is ending): read the slot.
+            _ => self.lock().as_ref().filter(|cached| cached.fresh_at(now)).map(|c| c.token.clone()),
+        }
+    }
+
+    /// Replaces the cached token (`None` forgets it).
+    pub(super) fn store(&self, cached: Option<Cached>) {
+        let mut slot = self.lock();
+        *slot = cached;
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Whether a token is cached (fresh or not).
+    pub(super) fn is_filled(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// This cache's copy in `replicas`, made now if the thread has none.
+    fn replica<'r>(&self, replicas: &'r mut Vec<Replica>) -> &'r mut Replica {
+        let this = Arc::as_ptr(&self.generation);
+        let index = match replicas.iter().position(|replica| replica.cache.as_ptr() == this) {
+            Some(index) => index,
+            None => {
+                replicas.retain(|replica| replica.cache.strong_count() > 0);
+                replicas.push(self.copy());
+                replicas.len() - 1
+            }
+        };
+        &mut replicas[index]
+    }
+
+    /// A private copy of the slot, with the generation it holds.
+    fn copy(&self) -> Replica {
+        let slot = self.lock();
+        Replica {
+            cache: Arc::downgrade(&self.generation),
+            generation: self.generation.load(Ordering::Acquire),
+            cached: slot.as_ref().map(Cached::deep_copy),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Cached>> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn cached(token: &str, refresh_at: Option<SystemTime>) -> Option<Cached> {
+        Some(Cached { token: SecretString::from(token), refresh_at })
+    }
+
+    fn read(cache: &TokenCache, now: SystemTime) -> Option<String> {
+        cache.fresh(now).map(|token| token.expose_secret().to_owned())
+    }
+
+    #[test]
+    fn every_thread_sees_each_store_and_the_freshness_rule() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let cache = TokenCache::new();
+        assert_eq!(read(&cache, now), None);
+        cache.store(cached("mt_one", Some(now + Duration::from_secs(1))));
+        assert_eq!(read(&cache, now).as_deref(), Some("mt_one"));
+        assert_eq!(read(&cache, now + Duration::from_secs(1)), None, "due for refresh");
+        std::thread::scope(|scope| {
+            scope.spawn(|| assert_eq!(read(&cache, now).as_deref(), Some("mt_one")));
+        });
+        cache.store(cached("mt_two", None));
+        assert_eq!(read(&cache, now + Duration::from_secs(9)).as_deref(), Some("mt_two"));
+        std::thread::scope(|scope| {
+            scope.spawn(|| assert_eq!(read(&cache, now).as_deref(), Some("mt_two")));
+        });
+        cache.store(None);
+        assert_eq!(read(&cache, now), None, "forgotten");
+    }
+
+    #[test]
+    fn a_hit_hands_out_the_threads_own_copy() {
+        let cache = TokenCache::new();
+        cache.store(cached("mt_shared", None));
+        let shared = cache.lock().as_ref().map(|cached| cached.token.clone());
+        let hit = cache.fresh(SystemTime::now());
+        assert_eq!(hit, shared, "same token");
+        let (Some(hit), Some(shared)) = (hit, shared) else { unreachable!("both are set") };
+        assert_ne!(hit.expose_secret().as_ptr(), shared.expose_secret().as_ptr(), "different memory");
+    }
+
+    #[test]
+    fn sources_do_not_share_copies_and_dropped_ones_are_pruned() {
+        let first = TokenCache::new();
+        first.store(cached("mt_first", None));
+        let second = TokenCache::new();
+        second.store(cached("mt_second", None));
+        let now = SystemTime::now();
+        assert_eq!(read(&first, now).as_deref(), Some("mt_first"));
+        assert_eq!(read(&second, now).as_deref(), Some("mt_second"));
+        drop(first);
+        let third = TokenCache::new();
+        assert_eq!(read(&third, now), None);
+        let sources = REPLICAS.with(|replicas| replicas.borrow().len());
+        assert_eq!(sources, 2, "the dropped source's copy went when the third arrived");
+    }
+}

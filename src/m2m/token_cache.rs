@@ -35,6 +35,11 @@ impl Cached {
     }
 }
 
+/// A clone of the token in `cached`, if it is fresh at `now`.
+fn fresh_token(cached: Option<&Cached>, now: SystemTime) -> Option<SecretString> {
+    cached.filter(|cached| cached.fresh_at(now)).map(|cached| cached.token.clone())
+}
+
 /// The shared slot of one token source.
 pub(super) struct TokenCache {
     /// Bumped, under the slot's lock, on every store. Its allocation also
@@ -72,12 +77,13 @@ impl TokenCache {
             if replica.generation != generation {
                 *replica = self.copy();
             }
-            Some(replica.cached.as_ref().filter(|cached| cached.fresh_at(now)).map(|c| c.token.clone()))
+            Some(fresh_token(replica.cached.as_ref(), now))
         });
         match from_replica {
-            Ok(Some(token)) => token,
-            // This thread's copies are gone (it is ending): read the slot.
-            _ => self.lock().as_ref().filter(|cached| cached.fresh_at(now)).map(|c| c.token.clone()),
+            Ok(Some(answer)) => answer,
+            // This thread's copies are unavailable (the thread is ending):
+            // read the shared slot instead.
+            _ => fresh_token(self.lock().as_ref(), now),
         }
     }
 

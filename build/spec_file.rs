@@ -14,13 +14,9 @@ pub const SPEC_DIR: &str = "openapi";
 pub fn locate(manifest_dir: &Path) -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os(SPEC_ENV).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(path);
-        // A relative path is taken from where the user runs cargo; cargo runs
-        // build scripts in the manifest directory, which is the usual case.
-        let path = if path.is_relative() {
-            std::env::current_dir().map(|d| d.join(&path)).unwrap_or(path)
-        } else {
-            path
-        };
+        // Cargo runs build scripts in the package directory, so a relative
+        // path is taken from there.
+        let path = if path.is_relative() { manifest_dir.join(&path) } else { path };
         if !path.is_file() {
             return Err(format!("{SPEC_ENV}={} is not a readable file", path.display()));
         }

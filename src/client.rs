@@ -1,4 +1,4 @@
-//! [`Clerk`]: the entry point, holding the key, the configuration and the HTTP client.
+//! [`Clerk`]: the entry point: the generated client with the request hooks (key, version, retries) and the HTTP connection pool.
 
 use crate::api;
 use crate::config::ClerkConfig;
@@ -79,12 +79,7 @@ impl Clerk {
     /// version or user agent cannot be sent as a header; with
     /// [`Error::Transport`] when the HTTP client cannot be built.
     pub fn new(secret_key: impl Into<SecretString>, config: ClerkConfig) -> Result<Self> {
-        let secret_key = secret_key.into();
-        let key = secret_key.expose_secret();
-        if key.trim().is_empty() {
-            return Err(Error::invalid("secret_key", "must not be empty"));
-        }
-        let authorization = authorization_header(key)?;
+        let (authorization, key_kind) = authorization(&secret_key.into())?;
         let api_version = HeaderValue::try_from(config.api_version()).map_err(|_| {
             Error::invalid("api_version", "contains characters not allowed in an HTTP header")
         })?;
@@ -102,7 +97,7 @@ impl Clerk {
         let transport = Transport::new(authorization, api_version, user_agent, config.retry().clone());
         Ok(Self {
             api: api::Client::new_with_client(&base_url, http, transport),
-            key_kind: KeyKind::of(key),
+            key_kind,
             api_version: config.api_version().to_owned(),
         })
     }
@@ -142,17 +137,12 @@ impl Clerk {
     /// Fails with [`Error::InvalidInput`] when the key is empty or cannot be
     /// sent as a header.
     pub fn with_secret_key(&self, secret_key: impl Into<SecretString>) -> Result<Clerk> {
-        let secret_key = secret_key.into();
-        let key = secret_key.expose_secret();
-        if key.trim().is_empty() {
-            return Err(Error::invalid("secret_key", "must not be empty"));
-        }
-        let transport =
-            progenitor_client::ClientInfo::inner(&self.api).with_authorization(authorization_header(key)?);
+        let (authorization, key_kind) = authorization(&secret_key.into())?;
+        let transport = progenitor_client::ClientInfo::inner(&self.api).with_authorization(authorization);
         let http = progenitor_client::ClientInfo::client(&self.api).clone();
         Ok(Self {
             api: api::Client::new_with_client(self.base_url(), http, transport),
-            key_kind: KeyKind::of(key),
+            key_kind,
             api_version: self.api_version.clone(),
         })
     }
@@ -182,11 +172,17 @@ impl Clerk {
 }
 
 /// `Bearer <key>`, marked sensitive so that it is never printed.
-fn authorization_header(key: &str) -> Result<HeaderValue> {
+/// The `Authorization` header for a secret key, and the key's kind; an empty
+/// key or one that cannot be sent as a header is refused.
+fn authorization(secret_key: &SecretString) -> Result<(HeaderValue, KeyKind)> {
+    let key = secret_key.expose_secret();
+    if key.trim().is_empty() {
+        return Err(Error::invalid("secret_key", "must not be empty"));
+    }
     let mut authorization = HeaderValue::try_from(format!("Bearer {key}"))
         .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
     authorization.set_sensitive(true);
-    Ok(authorization)
+    Ok((authorization, KeyKind::of(key)))
 }
 
 /// Checks the base URL and drops trailing slashes (the generated client

@@ -105,7 +105,7 @@ impl ClerkConfig {
     }
 
     /// When and how failed requests are retried (default [`RetryConfig::default`]:
-    /// 3 attempts within 30 s, idempotent requests only; [`RetryConfig::disabled`]
+    /// 3 attempts, none started after 30 s, idempotent requests only; [`RetryConfig::disabled`]
     /// turns retries off).
     pub fn with_retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;

@@ -13,7 +13,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Attempts per call, the first one included ([`RetryConfig`](crate::RetryConfig)).
 pub const MAX_ATTEMPTS: u32 = 3;
-/// Bound on the time spent on one call, retries and waits included.
+/// No retry of a call starts later than this after its first attempt began
+/// (the attempt then running has its own request timeout).
 pub const MAX_TOTAL_TIME: Duration = Duration::from_secs(30);
 /// Wait before the first retry (doubled for each further retry).
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);

@@ -21,8 +21,8 @@ impl<T> Page<T> {
     }
 }
 
-/// Streams every item from `first_offset` on, fetching `page_size` items at a
-/// time with `fetch(offset)`, until the reported `total_count` is reached or
+/// Streams every item from `first_offset` on, one page at a time with
+/// `fetch(offset)` (the page size is the caller's), until the reported `total_count` is reached or
 /// a page comes back empty (so a list that shrinks while it is read still
 /// ends). The first error ends the stream after being yielded.
 pub(crate) fn offset_stream<'a, T, F>(first_offset: u64, fetch: F) -> impl Stream<Item = Result<T>> + 'a

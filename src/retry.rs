@@ -14,7 +14,7 @@ use std::time::Duration;
 /// | setting | default |
 /// |---|---|
 /// | [`max_attempts`](Self::max_attempts) | 3, the first attempt included |
-/// | [`max_total_time`](Self::max_total_time) | 30 s, waits included |
+/// | [`max_total_time`](Self::max_total_time) | 30 s: no retry starts later (waits included) |
 /// | [`initial_backoff`](Self::initial_backoff) | 500 ms, doubled per retry |
 /// | [`max_backoff`](Self::max_backoff) | 8 s |
 /// | [`jitter`](Self::jitter) | on: a random extra wait between 0 and the computed wait |

@@ -72,12 +72,18 @@ pub(crate) fn ids(field: &'static str, ids: &[String], max: usize) -> Result<()>
     ids.iter().try_for_each(|value| id(field, value))
 }
 
+/// A lifetime in whole seconds within `1s..=max`, as the generated
+/// non-zero type.
+pub(crate) fn lifetime(field: &'static str, value: Duration, max: Duration) -> Result<std::num::NonZeroU64> {
+    let secs = seconds(field, value, Duration::from_secs(1), max)?;
+    // `seconds` has already refused zero; this branch only keeps the type honest.
+    std::num::NonZeroU64::new(secs).ok_or_else(|| Error::invalid(field, "must be at least 1 second"))
+}
+
 /// A token lifetime for a machine (`default_token_ttl`): whole seconds,
-/// 1 s to ten years, as the generated type.
+/// 1 s to ten years.
 pub(crate) fn token_ttl(ttl: Duration) -> Result<std::num::NonZeroU64> {
-    let secs = seconds("default_token_ttl", ttl, Duration::from_secs(1), MAX_DEFAULT_TOKEN_TTL)?;
-    std::num::NonZeroU64::new(secs)
-        .ok_or_else(|| Error::invalid("default_token_ttl", "must be at least 1 second"))
+    lifetime("default_token_ttl", ttl, MAX_DEFAULT_TOKEN_TTL)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! An in-memory Clerk for tests and demos (feature `fake`).
+//! An in-memory Clerk for tests and demos.
 //!
 //! [`FakeClerk::start`] serves the machines and M2M token endpoints of Clerk's
 //! Backend API on `127.0.0.1`, under `/v1` like `api.clerk.com`, with Clerk's
@@ -7,8 +7,9 @@
 //! 422 and 400 answers with Clerk's error body, a `clerk_trace_id` and a
 //! `Clerk-Trace-Id` header; list filters and paging; secret key rotation with a
 //! grace period; opaque and JWT (RS256) M2M tokens, whose signing key it
-//! publishes at `GET /v1/jwks`. Responses (success and error bodies) are
-//! built from the crate's generated types, so their shapes are the spec's;
+//! publishes at `GET /v1/jwks`. Responses (success and error bodies, all but
+//! the key set) are built from the library's generated types, so their shapes
+//! are the spec's;
 //! `conformance/proxy-test.sh` checks every operation with Prism.
 //!
 //! An operation of the spec the client was generated from that the fake does

@@ -144,7 +144,7 @@ fn ok<T: Serialize>(outcome: Outcome<T>) -> Response {
     reply(StatusCode::OK, outcome)
 }
 
-/// The body as a JSON object; an empty body is `{}`. `bad` builds the failure.
+/// The body as a JSON object; an empty body is `{}`.
 fn object(body: &Bytes) -> Outcome<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());

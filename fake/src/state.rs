@@ -11,6 +11,10 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+// Clerk's limits as the fake enforces them. Deliberately not the library's
+// `clerk_machines::limits`: the fake models Clerk on its own, so a wrong limit
+// in the library shows up as a failing test instead of agreeing with itself.
+
 /// Most machines one machine may be scoped to.
 pub(crate) const MAX_SCOPES: usize = 150;
 const MAX_NAME_CHARS: usize = 255;

@@ -94,14 +94,7 @@ impl<'a> CreateM2mToken<'a> {
         let mut body = types::CreateM2mTokenBody::builder();
         let lifetime = match self.seconds_until_expiration {
             Some(lifetime) => {
-                let seconds = validate::seconds(
-                    "seconds_until_expiration",
-                    lifetime,
-                    Duration::from_secs(1),
-                    MAX_TOKEN_LIFETIME,
-                )?;
-                let seconds = std::num::NonZeroU64::new(seconds)
-                    .ok_or_else(|| Error::invalid("seconds_until_expiration", "must be at least 1 second"))?;
+                let seconds = validate::lifetime("seconds_until_expiration", lifetime, MAX_TOKEN_LIFETIME)?;
                 body = body.seconds_until_expiration(Some(seconds));
                 Some(seconds.get())
             }

@@ -90,10 +90,11 @@ impl M2mTokenSource {
     /// A valid token: the cached one, or a new one when the cached one is
     /// within the refresh margin of its expiry (or there is none yet).
     ///
-    /// A call that finds a fresh token takes no lock and allocates nothing:
-    /// it clones this thread's copy of the token, so concurrent callers
-    /// neither wait for each other nor write to shared memory (only a
-    /// refresh takes a lock).
+    /// Once a thread holds a copy of the current token, a call on it that
+    /// finds the token fresh takes no lock and allocates nothing: it clones
+    /// that copy, so concurrent callers neither wait for each other nor
+    /// write to shared memory. A thread's first call, and its first after a
+    /// new token is stored, copies the token under a lock.
     pub async fn token(&self) -> Result<SecretString> {
         if let Some(token) = self.inner.fresh(self.inner.clock.now()) {
             return Ok(token);

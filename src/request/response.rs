@@ -72,8 +72,9 @@ pub(crate) async fn convert<T: DeserializeOwned, E: ErrorBody>(
         Gen::InvalidResponsePayload(body, _) => match meta {
             Some(meta) if !meta.status.is_success() => error_from_body(meta.status, &meta.headers, &body),
             Some(meta) => decode_error::<T>(meta.status, &body),
-            // Without a recorded status the body came with a documented
-            // success status (error statuses are recorded by `exec`).
+            // `exec` records every response's status, so this arm is reached
+            // only by a call that did not go through it: a documented
+            // success status is the best guess.
             None => decode_error::<T>(StatusCode::OK, &body),
         },
         Gen::UnexpectedResponse(response) => {

@@ -174,9 +174,6 @@ impl Rejection {
                     token_given: true,
                 },
             },
-            Error::InvalidInput { field: "token", .. } => {
-                Self::unauthorized(&VerifyError::malformed_header(), true)
-            }
             // This service's own key refused, rate limited, Clerk down or unreachable.
             _ => Self::unavailable(),
         }

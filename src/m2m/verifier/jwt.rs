@@ -31,8 +31,8 @@ const MAX_SECONDS: f64 = 1e11;
 /// Longest signature read (an 8192-bit RSA signature is 1,024 bytes).
 const MAX_SIGNATURE: usize = 1024;
 
-/// A token whose header passed, before its signature is checked.
-#[derive(Debug)]
+/// A token whose header passed, before its signature is checked. No
+/// `Debug`: its fields are the whole bearer token.
 pub(super) struct Jwt<'t> {
     signing_input: &'t str,
     payload: &'t str,

@@ -240,6 +240,38 @@ async fn an_unreachable_clerk_is_503_not_401() {
 }
 
 #[tokio::test]
+async fn a_key_set_clerk_will_not_serve_is_503_not_the_tokens_fault() {
+    let world = world().await;
+    // The instance key is right but the base URL is not: `GET .../jwks` is a 404.
+    let config = ClerkConfig::default()
+        .with_base_url(format!("{}/elsewhere", world.fake.url()))
+        .with_retry(RetryConfig::disabled());
+    let misconfigured = Clerk::new(world.fake.instance_key().expose_secret(), config).unwrap();
+    let url = serve(M2mVerifier::builder(&misconfigured).build().unwrap()).await;
+    let jwt = token(&world.worker, TokenFormat::Jwt).await;
+    let (status, _, body) = call(&url, Some(&bearer(&jwt))).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["reason"], "verification_unavailable");
+}
+
+#[tokio::test]
+async fn the_largest_leeway_and_cache_ttl_are_accepted() {
+    let world = world().await;
+    let verifier = M2mVerifier::builder(world.fake.clerk())
+        .leeway(Duration::MAX)
+        .opaque_cache(10, Duration::MAX)
+        .build()
+        .unwrap();
+    let url = serve(verifier.clone()).await;
+    let opaque = token(&world.worker, TokenFormat::Opaque).await;
+    for _ in 0..2 {
+        assert_eq!(call(&url, Some(&bearer(&opaque))).await.0, 200);
+    }
+    let stats = verifier.opaque_cache_stats();
+    assert_eq!((stats.hits, stats.misses), (1, 1), "cached until the token expires");
+}
+
+#[tokio::test]
 async fn the_extractor_without_the_layer_is_a_500() {
     let app = Router::new().route("/whoami", get(whoami));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -12,7 +12,7 @@
 //! | no or malformed `Authorization` | 401 | `token_missing`, `token_malformed` |
 //! | token rejected locally | 401 | [`VerifyError::code`] (`token_expired`, `signature_invalid`, `token_not_scoped`, ...) |
 //! | opaque token refused by Clerk | 401 | `token_revoked`, `token_expired` (from Clerk's error code), else `token_refused_by_clerk` |
-//! | Clerk or the key set unreachable, or this service's own key refused | 503 | `verification_unavailable` |
+//! | Clerk or the key set unreachable (or the key set refused), or this service's own key refused | 503 | `verification_unavailable`, and a `WARN` event with the cause |
 //!
 //! 401 answers carry `WWW-Authenticate: Bearer realm="clerk-m2m"` (with
 //! `error="invalid_token"` when a token was given, RFC 6750) and a JSON body
@@ -41,6 +41,7 @@ mod extract;
 pub use extract::MissingM2mAuth;
 
 use crate::error::Error;
+use crate::ids::M2M_TOKEN_PREFIX;
 use crate::m2m::{bearer_token, M2mVerifier, VerifiedM2mToken, VerifyError};
 use futures::future::BoxFuture;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -102,7 +103,15 @@ where
         let verifier = self.verifier.clone();
         Box::pin(async move {
             let outcome = match token_of(&request) {
-                Ok(token) => verifier.verify(token).await.map_err(|error| Rejection::of(&error)),
+                Ok(token) => verifier.verify(token).await.map_err(|error| {
+                    let rejection = Rejection::of(&error, token);
+                    if rejection.status == StatusCode::SERVICE_UNAVAILABLE {
+                        // Not the caller's fault: the operator needs the cause
+                        // (an error's text never holds a secret).
+                        tracing::warn!(target: "clerk_machines::server", %error, "M2M token could not be verified");
+                    }
+                    rejection
+                }),
                 Err(rejection) => Err(rejection),
             };
             match outcome {
@@ -157,23 +166,28 @@ impl Rejection {
         }
     }
 
-    /// The answer for a failed verification: the token's fault (401), or not (503).
-    fn of(error: &Error) -> Self {
+    /// The answer for a failed verification of `token`: the token's fault
+    /// (401), or not (503).
+    fn of(error: &Error, token: &str) -> Self {
+        let opaque = token.starts_with(M2M_TOKEN_PREFIX);
         match error {
             Error::Verify(VerifyError::KeysUnavailable) => Self::unavailable(),
             Error::Verify(reason) => Self::unauthorized(reason, true),
             // Clerk refused the opaque token itself: unknown (or not granted
-            // to this machine), expired, revoked, malformed.
-            Error::Api { status, .. } if matches!(status.as_u16(), 400 | 404 | 422) => match error.code() {
-                Some("token_revoked") => Self::unauthorized(&VerifyError::Revoked, true),
-                Some("token_expired") => Self::unauthorized(&VerifyError::Expired, true),
-                _ => Self {
-                    status: StatusCode::UNAUTHORIZED,
-                    reason: "token_refused_by_clerk",
-                    message: "Clerk does not accept this token",
-                    token_given: true,
-                },
-            },
+            // to this machine), expired, revoked, malformed. (For a JWT the
+            // same statuses come from the key set's fetch: not its fault.)
+            Error::Api { status, .. } if opaque && matches!(status.as_u16(), 400 | 404 | 422) => {
+                match error.code() {
+                    Some("token_revoked") => Self::unauthorized(&VerifyError::Revoked, true),
+                    Some("token_expired") => Self::unauthorized(&VerifyError::Expired, true),
+                    _ => Self {
+                        status: StatusCode::UNAUTHORIZED,
+                        reason: "token_refused_by_clerk",
+                        message: "Clerk does not accept this token",
+                        token_given: true,
+                    },
+                }
+            }
             // This service's own key refused, rate limited, Clerk down or unreachable.
             _ => Self::unavailable(),
         }

@@ -71,12 +71,11 @@ impl OpaqueCache {
 
     /// Keeps Clerk's positive answer for `token`, until the time to live
     /// passes or the token expires, whichever comes first.
+    /// A time to live too large to add to `now` leaves only the expiry; a
+    /// token without either is not kept.
     pub(super) fn insert(&self, token: &str, verified: &VerifiedM2mToken, now: SystemTime) {
-        let mut until = now + self.ttl;
-        if let Some(expires_at) = verified.expires_at {
-            until = until.min(expires_at);
-        }
-        if until > now {
+        let until = [now.checked_add(self.ttl), verified.expires_at].into_iter().flatten().min();
+        if let Some(until) = until.filter(|until| *until > now) {
             self.entries.insert(key(token), (verified.clone(), until));
         }
     }

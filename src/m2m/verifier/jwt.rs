@@ -204,11 +204,12 @@ fn scopes(scopes: Option<Value>, aud: Option<Value>) -> Result<Vec<String>, Veri
     }
 }
 
-/// A NumericDate claim: absent is `None`; anything but a number in range is malformed.
+/// A NumericDate claim: absent is `None`; anything but a number within
+/// ±[`MAX_SECONDS`] of the epoch is malformed (so that it converts to a time).
 fn time_claim(name: &str, value: Option<Value>) -> Result<Option<f64>, VerifyError> {
     let Some(value) = value else { return Ok(None) };
     match value.as_f64() {
-        Some(seconds) if seconds.is_finite() && seconds <= MAX_SECONDS => Ok(Some(seconds)),
+        Some(seconds) if seconds.is_finite() && seconds.abs() <= MAX_SECONDS => Ok(Some(seconds)),
         Some(_) => Err(VerifyError::malformed(format!("`{name}` is out of range"))),
         None => Err(VerifyError::malformed(format!("`{name}` is not a number"))),
     }
@@ -387,6 +388,8 @@ mod tests {
             ("nbf", json!(null)),
             ("iat", json!(true)),
             ("exp", json!(1e13)),
+            ("iat", json!(-1e20)),
+            ("nbf", json!(-1e13)),
         ] {
             assert!(
                 matches!(at(field, value.clone()), Err(VerifyError::Malformed { .. })),

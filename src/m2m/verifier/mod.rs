@@ -241,7 +241,9 @@ impl M2mVerifier {
         }
         let now = inner.clock.now();
         let expires_at = response.expiration.and_then(millis_to_time);
-        if response.expired || expires_at.is_some_and(|at| now >= at + inner.leeway) {
+        // A leeway too large to add to the expiry is never reached.
+        let past_leeway = |at: SystemTime| at.checked_add(inner.leeway).is_some_and(|limit| now >= limit);
+        if response.expired || expires_at.is_some_and(past_leeway) {
             return Err(Error::Verify(VerifyError::Expired));
         }
         let verified = self.check_scope(VerifiedM2mToken {

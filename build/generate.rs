@@ -1,6 +1,7 @@
 //! Running progenitor on the prepared spec and writing the results to `OUT_DIR`.
 
 use super::prepare::{Prepared, SECRET_PROPERTIES, SECRET_SCHEMA};
+use super::rules::{FieldRules, Rules};
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -115,9 +116,9 @@ fn generator(features: &Features) -> Generator {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         // The crate implements `ClientHooks` itself: headers in `pre`, and
-        // retries and tracing in `exec` (see `src/transport.rs` and `src/request/mod.rs`).
+        // retries and tracing in `exec` (see `src/request/`).
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote::quote! { crate::transport::Transport })
+        .with_inner_type(quote::quote! { crate::request::RequestSettings })
         .with_derive("PartialEq")
         // Secrets decode into the crate's redacting type (repair 5).
         .with_replacement(SECRET_SCHEMA, "crate::SecretString", std::iter::empty());
@@ -159,13 +160,17 @@ fn format_tokens(tokens: proc_macro2::TokenStream, what: &str) -> Result<String,
 
 /// `spec_info.rs`: the constants of `clerk_machines::spec`.
 fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
+    let mut patterns = Vec::new();
     let operations: String = prepared
         .operations
         .iter()
         .map(|op| {
+            let fields: String =
+                op.rules.fields.iter().map(|field| field_literal(field, &mut patterns)).collect();
             format!(
-                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, tags: &{:?}, statuses: &{:?} }},\n",
-                op.id, op.method, op.path, op.tags, op.statuses
+                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, tags: &{:?}, statuses: &{:?}, \
+                 fields: &[\n{fields}    ], closed_body: {} }},\n",
+                op.id, op.method, op.path, op.tags, op.statuses, op.rules.closed_body
             )
         })
         .collect();
@@ -175,11 +180,79 @@ fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
          pub const VERSION: &str = {version:?};\n\
          /// File name of the spec the client was generated from.\n\
          pub const FILE: &str = {file_name:?};\n\
-         /// Every operation the client was generated with, in the spec's order.\n\
+         /// Every operation the client was generated with, in the spec's order,\n\
+         /// with the rules of its input as the spec states them.\n\
          pub const OPERATIONS: &[Operation] = &[\n{operations}];\n\
+         /// One compiled regular expression per distinct `Pattern` slot, made on first use.\n\
+         static PATTERN_SLOTS: [std::sync::OnceLock<Option<regress::Regex>>; {slots}] =\n    \
+         [const {{ std::sync::OnceLock::new() }}; {slots}];\n\
          /// JSON fields whose string values the build marked as secrets (repair 5).\n\
          pub(crate) const SECRET_FIELDS: &[&str] = &{SECRET_PROPERTIES:?};\n",
         version = prepared.version,
+        slots = patterns.len(),
+    )
+}
+
+/// One `spec::Field` literal.
+fn field_literal(field: &FieldRules, patterns: &mut Vec<String>) -> String {
+    let location = match field.location.as_str() {
+        "path" => "Path",
+        "query" => "Query",
+        "header" => "Header",
+        "cookie" => "Cookie",
+        _ => "Body",
+    };
+    format!(
+        "        Field {{ name: {:?}, location: Location::{location}, required: {}, rules: {} }},\n",
+        field.name,
+        field.required,
+        rules_literal(&field.rules, patterns)
+    )
+}
+
+/// One `spec::Rules` literal; its pattern gets the slot of an equal pattern
+/// seen before, or a new one.
+fn rules_literal(rules: &Rules, patterns: &mut Vec<String>) -> String {
+    let kind = match rules.kind.as_deref() {
+        Some("string") => "Some(Kind::String)",
+        Some("integer") => "Some(Kind::Integer)",
+        Some("number") => "Some(Kind::Number)",
+        Some("boolean") => "Some(Kind::Boolean)",
+        Some("array") => "Some(Kind::Array)",
+        Some("object") => "Some(Kind::Object)",
+        _ => "None",
+    };
+    let bound = |bound: Option<(f64, bool)>| match bound {
+        Some((value, exclusive)) => format!("Some(Bound {{ value: {value:?}_f64, exclusive: {exclusive} }})"),
+        None => "None".to_owned(),
+    };
+    let pattern = match &rules.pattern {
+        Some(source) => {
+            let slot = patterns.iter().position(|known| known == source).unwrap_or_else(|| {
+                patterns.push(source.clone());
+                patterns.len() - 1
+            });
+            format!("Some(Pattern {{ source: {source:?}, slot: {slot} }})")
+        }
+        None => "None".to_owned(),
+    };
+    let items = match &rules.items {
+        Some(items) => format!("Some(&{})", rules_literal(items, patterns)),
+        None => "None".to_owned(),
+    };
+    format!(
+        "Rules {{ kind: {kind}, nullable: {}, default: {:?}, min_length: {:?}, max_length: {:?}, \
+         min_items: {:?}, max_items: {:?}, minimum: {}, maximum: {}, pattern: {pattern}, \
+         enum_values: &{:?}, items: {items} }}",
+        rules.nullable,
+        rules.default,
+        rules.min_length,
+        rules.max_length,
+        rules.min_items,
+        rules.max_items,
+        bound(rules.minimum),
+        bound(rules.maximum),
+        rules.enum_values,
     )
 }
 

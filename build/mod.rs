@@ -3,8 +3,9 @@
 //! 1. [`spec_file`]: find the spec (`CLERK_BAPI_SPEC`, else the newest
 //!    `openapi/*.yml`) and parse it;
 //! 2. [`prepare`]: select the operations the crate wraps, with every component
-//!    they reach, and repair what progenitor cannot take (each repair is
-//!    documented there and listed in `build/README.md`);
+//!    they reach, read their input rules ([`rules`]) as the spec states them,
+//!    and repair what progenitor cannot take (each repair is documented there
+//!    and listed in `build/README.md`);
 //! 3. [`generate`]: run progenitor into `OUT_DIR` (client, types, httpmock
 //!    helpers, the `spec` constants) and write `generation.log`.
 //!
@@ -12,6 +13,7 @@
 
 pub mod generate;
 pub mod prepare;
+pub mod rules;
 pub mod spec_file;
 
 use std::path::PathBuf;

@@ -47,6 +47,7 @@
 //!    become plain JSON objects; the verifier picks the RSA signing keys and
 //!    skips the rest.
 
+use super::rules::{self, OperationRules};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,6 +78,9 @@ pub struct SelectedOperation {
     /// The response statuses the spec documents, in ascending order
     /// (ranges such as `4XX` and `default` are left out).
     pub statuses: Vec<u16>,
+    /// Its parameters and request-body fields with their constraints, as
+    /// the spec states them (read before any repair).
+    pub rules: OperationRules,
 }
 
 /// The spec reduced to the selected operations and repaired, ready for progenitor.
@@ -110,7 +114,8 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
             last = now;
         }
     };
-    let operations = select_operations(&mut spec)?;
+    let mut operations = select_operations(&mut spec)?;
+    read_rules(&spec, &mut operations)?;
     lap("select", &mut timings);
     repair_media_types(&mut spec, &mut repairs);
     repair_inline_errors(&mut spec, &mut repairs)?;
@@ -216,7 +221,23 @@ fn describe(method: &str, path: &str, op: &Value) -> SelectedOperation {
         path: path.to_owned(),
         tags: strings(op.get("tags")),
         statuses,
+        rules: OperationRules::default(),
     }
+}
+
+/// Reads each selected operation's input rules, before any repair changes
+/// them (repair 4 retypes numbers, 5 replaces secret fields, 6 drops defaults).
+fn read_rules(spec: &Value, operations: &mut [SelectedOperation]) -> Result<(), String> {
+    for selected in operations {
+        let item = spec.pointer(&format!("/paths/{}", selected.path.replace('~', "~0").replace('/', "~1")));
+        let item = item.ok_or_else(|| format!("path {} vanished", selected.path))?;
+        let op = item
+            .get(selected.method.to_lowercase())
+            .ok_or_else(|| format!("{} {} vanished", selected.method, selected.path))?;
+        let name = operation_name(&selected.method.to_lowercase(), &selected.path, op);
+        selected.rules = rules::of_operation(spec, item, op, &name)?;
+    }
+    Ok(())
 }
 
 /// Repair 7: keep only `application/json` where several media types are offered.

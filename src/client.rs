@@ -5,8 +5,8 @@ use crate::config::ClerkConfig;
 use crate::error::{Error, Result};
 use crate::m2m::M2m;
 use crate::machines::Machines;
+use crate::request::RequestSettings;
 use crate::secret::SecretString;
-use crate::transport::Transport;
 use reqwest::header::HeaderValue;
 
 /// Which kind of key a client authenticates with, read from its prefix.
@@ -94,9 +94,9 @@ impl Clerk {
                 .build()
                 .map_err(Error::Transport)?,
         };
-        let transport = Transport::new(authorization, api_version, user_agent, config.retry().clone());
+        let settings = RequestSettings::new(authorization, api_version, user_agent, config.retry().clone());
         Ok(Self {
-            api: api::Client::new_with_client(&base_url, http, transport),
+            api: api::Client::new_with_client(&base_url, http, settings),
             key_kind,
             api_version: config.api_version().to_owned(),
         })
@@ -138,19 +138,21 @@ impl Clerk {
     /// sent as a header.
     pub fn with_secret_key(&self, secret_key: impl Into<SecretString>) -> Result<Clerk> {
         let (authorization, key_kind) = authorization(&secret_key.into())?;
-        let transport = progenitor_client::ClientInfo::inner(&self.api).with_authorization(authorization);
+        let settings = progenitor_client::ClientInfo::inner(&self.api).with_authorization(authorization);
         let http = progenitor_client::ClientInfo::client(&self.api).clone();
         Ok(Self {
-            api: api::Client::new_with_client(self.base_url(), http, transport),
+            api: api::Client::new_with_client(self.base_url(), http, settings),
             key_kind,
             api_version: self.api_version.clone(),
         })
     }
 
-    /// The generated client, for calls in the exact shapes of the spec.
+    /// The generated client ([`raw`](crate::raw)), for calls in the exact
+    /// shapes of the spec, such as an operation a newer spec added.
     ///
-    /// Its requests carry the same headers as this client's. Errors come back
-    /// as the generated [`progenitor_client::Error`], not as [`Error`].
+    /// Its requests take this client's path (headers, retries, tracing);
+    /// pass a call's `send()` to [`raw::send`](crate::raw::send) for the
+    /// crate's typed [`Error`].
     pub fn raw(&self) -> &api::Client {
         &self.api
     }

@@ -21,8 +21,9 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest computed wait between two attempts (before jitter).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
-/// Page size of the streams of [`ListMachines::into_stream`](crate::machines::ListMachines::into_stream).
-pub const MACHINES_STREAM_PAGE: u32 = 100;
+/// Page size of every list's stream ([`List::into_stream`](crate::List::into_stream)),
+/// unless the spec's largest page is smaller.
+pub const STREAM_PAGE_SIZE: u32 = 100;
 
 /// How long before a token's expiry [`M2mTokenSource`](crate::m2m::M2mTokenSource) mints the next one.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);

@@ -34,11 +34,14 @@ pub enum Error {
         /// How long Clerk asked the client to wait (`Retry-After`), if it did.
         retry_after: Option<Duration>,
     },
-    /// An argument was rejected before any request was sent.
+    /// An argument was rejected before any request was sent: it breaks a
+    /// rule of the spec ([`spec`](crate::spec)) or of the crate.
     #[error("invalid {field}: {reason}")]
     #[non_exhaustive]
     InvalidInput {
-        /// The argument (or field of the configuration) that was rejected.
+        /// What was rejected: the field as the spec names it (`name`,
+        /// `previous_token_ttl`, `limit`, ...), or the argument or
+        /// configuration setting.
         field: &'static str,
         /// Why it was rejected.
         reason: String,
@@ -174,8 +177,11 @@ fn api_message(status: StatusCode, errors: &[ApiError], trace_id: Option<&str>) 
 }
 
 impl ApiError {
-    /// Builds an entry (mainly for tests and fakes).
-    pub fn new(code: impl Into<String>, message: impl Into<String>, long_message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        long_message: impl Into<String>,
+    ) -> Self {
         Self {
             code: code.into(),
             message: message.into(),

@@ -1,4 +1,5 @@
-//! Clerk's id formats, as the spec states them.
+//! Clerk's id formats: the patterns the spec states for them, and the
+//! prefixes Clerk documents only in its SDKs.
 //!
 //! ```
 //! use clerk_machines::ids;
@@ -8,26 +9,36 @@
 //! assert!(ids::is_m2m_token_id("mt_0123456789abcdef0123456789abcdef"));
 //! ```
 
-/// Prefix of machine ids.
+use crate::spec;
+
+/// Prefix of machine ids. Clerk's verifier (`@clerk/backend`) takes a JWT
+/// whose `sub` starts with it for an M2M token.
 pub const MACHINE_ID_PREFIX: &str = "mch_";
-/// Prefix of M2M token ids and of opaque M2M tokens.
+/// Prefix of opaque M2M tokens (and of M2M token ids). The spec gives ids a
+/// pattern but says nothing of the tokens themselves: this prefix is what
+/// Clerk's SDKs (`@clerk/backend`'s `M2M_TOKEN_PREFIX`) route on.
 pub const M2M_TOKEN_PREFIX: &str = "mt_";
 
-/// `true` for a machine id: `mch_` followed by 27 word characters (spec:
-/// `^mch_\w{27}$`; `\w` is ASCII letters, digits and `_`, as in the
-/// JavaScript and Go regular expressions Clerk's SDKs use).
+/// `true` for a machine id, as the spec's pattern for the `subject` of
+/// `getM2MTokens` states it (`^mch_\w{27}$` today; `\w` is ASCII letters,
+/// digits and `_`, as in the JavaScript regular expressions Clerk's SDK uses).
+/// Should a spec state no pattern there, the prefix decides.
 pub fn is_machine_id(value: &str) -> bool {
-    value
-        .strip_prefix(MACHINE_ID_PREFIX)
-        .is_some_and(|rest| rest.len() == 27 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    matches_pattern("getM2MTokens", "subject", value, MACHINE_ID_PREFIX)
 }
 
-/// `true` for an M2M token id: `mt_` followed by 32 hexadecimal digits
-/// (spec: `^mt_[0-9A-Fa-f]{32}$`).
+/// `true` for an M2M token id, as the spec's pattern for the `m2m_token_id`
+/// of `revokeM2MToken` states it (`^mt_[0-9A-Fa-f]{32}$` today); should a
+/// spec state none, the prefix decides.
 pub fn is_m2m_token_id(value: &str) -> bool {
-    value
-        .strip_prefix(M2M_TOKEN_PREFIX)
-        .is_some_and(|rest| rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+    matches_pattern("revokeM2MToken", "m2m_token_id", value, M2M_TOKEN_PREFIX)
+}
+
+fn matches_pattern(operation: &str, field: &str, value: &str, prefix: &str) -> bool {
+    match spec::operation(operation).and_then(|op| op.field(field)).and_then(|field| field.rules.pattern) {
+        Some(pattern) => pattern.is_match(value),
+        None => value.starts_with(prefix),
+    }
 }
 
 #[cfg(test)]

@@ -4,19 +4,22 @@
 //!
 //! # How the layers fit
 //!
-//! 1. **Generated client** ([`api`]): `build.rs` selects the Machines and M2M
-//!    Tokens operations of the vendored spec (plus `GetJWKS`), repairs what the
-//!    generator cannot take (`build/README.md`), and runs progenitor: one
-//!    builder per operation, the spec's types, [`spec`] listing what was generated.
+//! 1. **Generated client** ([`raw`], [`types`]): `build.rs` selects the
+//!    Machines and M2M Tokens operations of the vendored spec (plus
+//!    `GetJWKS`), reads the rules of their input, repairs what the generator
+//!    cannot take (`build/README.md`), and runs progenitor: one builder per
+//!    operation, the spec's types, and [`spec`]: what was generated, with
+//!    every limit, pattern and enum of each operation's input.
 //! 2. **Request hooks**: every generated call passes through the crate's hooks:
-//!    `pre` sets the headers ([`Transport`](api::Transport)), `exec` sends the
-//!    request in one `tracing` span and retries what may pass ([`RetryConfig`]).
-//! 3. **One `send` path** ([`send`]): turns a generated call's result into a
-//!    value or a typed [`Error`] carrying Clerk's codes and trace id.
-//! 4. **Facades**: [`Clerk::machines`] and [`Clerk::m2m`] validate input
-//!    ([`limits`]) before anything is sent, then go through `send`;
-//!    [`m2m::M2mTokenSource`] (caller) and `m2m::M2mVerifier` (callee,
-//!    feature `jwt`) build on them.
+//!    `pre` sets the headers ([`RequestSettings`](raw::RequestSettings)),
+//!    `exec` sends the request in one `tracing` span and retries what may
+//!    pass ([`RetryConfig`]).
+//! 3. **One `send` path** ([`raw::send`]): turns a generated call's result
+//!    into a value or a typed [`Error`] carrying Clerk's codes and trace id.
+//! 4. **Facades**: [`Clerk::machines`] and [`Clerk::m2m`] check input against
+//!    the [`spec`]'s rules before anything is sent, then go through `send`;
+//!    lists are one [`List`] builder and stream; [`m2m::M2mTokenSource`]
+//!    (caller) and `m2m::M2mVerifier` (callee, feature `jwt`) build on them.
 //!
 //! Anything the facades do not wrap is one [`Clerk::raw`] call away, on the
 //! same path.
@@ -58,26 +61,27 @@ macro_rules! await_via_send {
 }
 pub(crate) use await_via_send;
 
-pub mod api;
+mod api;
 mod client;
 pub mod clock;
 mod config;
 pub mod defaults;
 mod error;
 pub mod ids;
-pub mod limits;
 pub mod m2m;
 pub mod machines;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod pagination;
+pub mod raw;
 mod request;
 mod retry;
 mod secret;
 #[cfg(feature = "tower")]
 pub mod server;
 pub mod spec;
-mod transport;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 mod validate;
 
 /// Entry points for the fuzz targets in `fuzz/` (built only by cargo-fuzz).
@@ -89,8 +93,7 @@ pub use api::types;
 pub use client::{Clerk, KeyKind};
 pub use config::ClerkConfig;
 pub use error::{ApiError, Error, Result};
-pub use pagination::Page;
-pub use request::{send, ErrorBody};
+pub use pagination::{List, Page};
 pub use retry::RetryConfig;
 pub use secret::SecretString;
 

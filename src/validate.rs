@@ -1,26 +1,109 @@
-//! Checks of caller input against the limits the spec states, made before any request.
+//! Checks of caller input made before any request is sent: the rules the
+//! spec states for the operation ([`spec`](crate::spec), read from the spec
+//! the client was generated from), plus the few rules the crate needs that
+//! no spec states, each with the reason it exists.
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_DEFAULT_TOKEN_TTL, MAX_NAME_CHARS};
+use crate::spec::{self, Field, Operation, Violation};
+use std::num::NonZeroU64;
 use std::time::Duration;
 
-/// A machine name: 1 to 255 characters (not bytes).
-pub(crate) fn name(field: &'static str, name: &str) -> Result<()> {
-    let chars = name.chars().count();
-    if chars == 0 {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if chars > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            field,
-            format!("is {chars} characters long; at most {MAX_NAME_CHARS} are allowed"),
-        ));
-    }
-    Ok(())
+/// The input rules of one operation. An operation the spec does not have
+/// (impossible for a generated call) states no rule.
+#[derive(Clone, Copy)]
+pub(crate) struct Input {
+    operation: Option<&'static Operation>,
 }
 
-/// An id used as a path segment or a reference: non-empty, not `.` or `..`
-/// (which would change the path), no control characters. Everything else is
+/// The input rules of the operation `operation_id`.
+pub(crate) fn input(operation_id: &str) -> Input {
+    Input { operation: spec::operation(operation_id) }
+}
+
+impl Input {
+    fn field(&self, name: &str) -> Option<&'static Field> {
+        self.operation.and_then(|op| op.field(name))
+    }
+
+    /// Runs `check` on the spec's field `name`, if the spec has one; the
+    /// error names the field as the spec does.
+    fn with(
+        &self,
+        name: &'static str,
+        check: impl FnOnce(&'static Field) -> std::result::Result<(), Violation>,
+    ) -> Result<()> {
+        match self.field(name) {
+            Some(field) => {
+                check(field).map_err(|violation| Error::invalid(field.name, violation.to_string()))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A string field or parameter.
+    pub(crate) fn text(&self, name: &'static str, value: &str) -> Result<()> {
+        self.with(name, |field| field.check_str(value))
+    }
+
+    /// An id (of a path segment, or a reference in a body): the crate's
+    /// [`id`] rule, then the spec's.
+    pub(crate) fn id(&self, name: &'static str, value: &str) -> Result<()> {
+        id(name, value)?;
+        self.text(name, value)
+    }
+
+    /// A list of ids: its length and each item as the spec states them,
+    /// and each item by the crate's [`id`] rule.
+    pub(crate) fn ids(&self, name: &'static str, values: &[String]) -> Result<()> {
+        self.with(name, |field| field.rules.check_strs(values))?;
+        values.iter().try_for_each(|value| id(name, value))
+    }
+
+    /// A count or an amount sent as a number.
+    pub(crate) fn number(&self, name: &'static str, value: u64) -> Result<()> {
+        self.with(name, |field| field.check_number(value as f64))
+    }
+
+    /// A duration sent as whole seconds: the crate takes `Duration`s, so a
+    /// fraction of a second is refused rather than rounded; then the spec's bounds.
+    pub(crate) fn seconds(&self, name: &'static str, value: Duration) -> Result<u64> {
+        if value.subsec_nanos() != 0 {
+            return Err(Error::invalid(name, format!("{value:?} is not a whole number of seconds")));
+        }
+        let seconds = value.as_secs();
+        self.with(name, |field| field.check_number(seconds as f64)).map_err(|error| match error {
+            Error::InvalidInput { field, reason } => Error::invalid(field, format!("{reason} (seconds)")),
+            other => other,
+        })?;
+        Ok(seconds)
+    }
+
+    /// A positive duration in whole seconds (the generated type of a field
+    /// whose spec states `minimum: 1`), within the spec's bounds.
+    pub(crate) fn positive_seconds(&self, name: &'static str, value: Duration) -> Result<NonZeroU64> {
+        let seconds = self.seconds(name, value)?;
+        NonZeroU64::new(seconds).ok_or_else(|| Error::invalid(name, "must be at least 1 second"))
+    }
+
+    /// A page size (the `limit` parameter), within the spec's bounds.
+    pub(crate) fn page_size(&self, value: u32) -> Result<NonZeroU64> {
+        self.number("limit", u64::from(value))?;
+        // The generated parameter type is non-zero (the specs state
+        // `minimum: 1`); a spec allowing 0 would still be refused here.
+        NonZeroU64::new(u64::from(value)).ok_or_else(|| Error::invalid("limit", "must be at least 1"))
+    }
+
+    /// The largest page the spec allows, if it states one.
+    pub(crate) fn max_page_size(&self) -> Option<u64> {
+        let maximum = self.field("limit")?.rules.maximum?;
+        let largest = if maximum.exclusive { maximum.value.ceil() - 1.0 } else { maximum.value.floor() };
+        (largest >= 1.0).then_some(largest as u64)
+    }
+}
+
+/// Not from the spec (most ids have no pattern there): an id must not be
+/// empty, `.` or `..` (as a path segment, those would change the path the
+/// request goes to) and must hold no control characters. Everything else is
 /// percent-encoded by the generated client.
 pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
     if id.is_empty() {
@@ -42,48 +125,18 @@ pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// A duration in whole seconds within `min..=max`, converted to seconds.
-pub(crate) fn seconds(field: &'static str, value: Duration, min: Duration, max: Duration) -> Result<u64> {
-    if value.subsec_nanos() != 0 {
-        return Err(Error::invalid(field, format!("{value:?} is not a whole number of seconds")));
-    }
-    if value < min || value > max {
+/// Not from the spec: a lifetime the crate sends must be at most
+/// [`MAX_TOKEN_LIFETIME`](crate::m2m::MAX_TOKEN_LIFETIME) (the spec states no
+/// maximum for token lifetimes; see there).
+pub(crate) fn at_most_token_lifetime(field: &'static str, seconds: u64) -> Result<()> {
+    let max = crate::m2m::MAX_TOKEN_LIFETIME.as_secs();
+    if seconds > max {
         return Err(Error::invalid(
             field,
-            format!("{}s is outside {}s..={}s", value.as_secs(), min.as_secs(), max.as_secs()),
+            format!("{seconds}s is more than the longest lifetime sent, {max}s"),
         ));
     }
-    Ok(value.as_secs())
-}
-
-/// A page size within `1..=max`.
-pub(crate) fn limit(value: u32, max: u32) -> Result<std::num::NonZeroU64> {
-    match std::num::NonZeroU64::new(u64::from(value)) {
-        Some(limit) if value <= max => Ok(limit),
-        _ => Err(Error::invalid("limit", format!("{value} is outside 1..={max}"))),
-    }
-}
-
-/// A list of machine ids: each a valid id, at most `max` of them.
-pub(crate) fn ids(field: &'static str, ids: &[String], max: usize) -> Result<()> {
-    if ids.len() > max {
-        return Err(Error::invalid(field, format!("has {} ids; at most {max} are allowed", ids.len())));
-    }
-    ids.iter().try_for_each(|value| id(field, value))
-}
-
-/// A lifetime in whole seconds within `1s..=max`, as the generated
-/// non-zero type.
-pub(crate) fn lifetime(field: &'static str, value: Duration, max: Duration) -> Result<std::num::NonZeroU64> {
-    let secs = seconds(field, value, Duration::from_secs(1), max)?;
-    // `seconds` has already refused zero; this branch only keeps the type honest.
-    std::num::NonZeroU64::new(secs).ok_or_else(|| Error::invalid(field, "must be at least 1 second"))
-}
-
-/// A token lifetime for a machine (`default_token_ttl`): whole seconds,
-/// 1 s to ten years.
-pub(crate) fn token_ttl(ttl: Duration) -> Result<std::num::NonZeroU64> {
-    lifetime("default_token_ttl", ttl, MAX_DEFAULT_TOKEN_TTL)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -91,36 +144,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_count_characters_not_bytes() {
-        assert!(name("name", &"é".repeat(255)).is_ok());
-        assert!(name("name", &"é".repeat(256)).is_err());
-        assert!(name("name", "").is_err());
-    }
-
-    #[test]
-    fn ids_reject_dot_segments_and_empty() {
-        for bad in ["", ".", "..", "a\nb"] {
+    fn ids_refuse_dot_segments_empty_and_controls() {
+        for bad in ["", ".", "..", "a\nb", "a\u{85}b"] {
             assert!(id("machine_id", bad).is_err(), "{bad:?}");
         }
         assert!(id("machine_id", "mch_a/b?c#d").is_ok());
     }
 
+    /// The checks at the vendored spec's boundaries, read from the table
+    /// (so they hold for any spec that states these rules).
     #[test]
-    fn seconds_checks_range_and_whole_seconds() {
-        let (min, max) = (Duration::from_secs(1), Duration::from_secs(10));
-        assert_eq!(seconds("ttl", Duration::from_secs(10), min, max).unwrap(), 10);
-        assert!(seconds("ttl", Duration::from_secs(11), min, max).is_err());
-        assert!(seconds("ttl", Duration::ZERO, min, max).is_err());
-        assert!(seconds("ttl", Duration::from_millis(1500), min, max).is_err());
+    fn checks_stop_exactly_at_the_spec_bounds() {
+        let create = input("CreateMachine");
+        let name = create.field("name").expect("CreateMachine states name");
+        let max = name.rules.max_length.expect("a maximum length") as usize;
+        assert!(create.text("name", &"é".repeat(max)).is_ok(), "characters, not bytes");
+        let error = create.text("name", &"é".repeat(max + 1)).unwrap_err();
+        assert!(error.to_string().contains(&format!("at most {max}")), "{error}");
+        assert!(create.text("name", "").is_err());
+
+        let ttl = create.field("default_token_ttl").and_then(|f| f.rules.maximum).expect("a maximum");
+        let top = Duration::from_secs(ttl.value as u64);
+        assert_eq!(create.seconds("default_token_ttl", top).unwrap(), top.as_secs());
+        assert!(create.seconds("default_token_ttl", top + Duration::from_secs(1)).is_err());
+        assert!(create.positive_seconds("default_token_ttl", Duration::ZERO).is_err());
+        assert!(create.seconds("default_token_ttl", Duration::from_millis(1500)).is_err());
+
+        let scoped = create.field("scoped_machines").and_then(|f| f.rules.max_items).expect("max items");
+        let many: Vec<String> = (0..=scoped).map(|i| format!("mch_{i}")).collect();
+        assert!(create.ids("scoped_machines", &many[..scoped as usize]).is_ok());
+        assert!(create.ids("scoped_machines", &many).is_err());
+        assert!(create.ids("scoped_machines", &[String::new()]).is_err(), "the crate's id rule");
+
+        let list = input("ListMachines");
+        let largest = list.max_page_size().expect("ListMachines states a maximum");
+        assert_eq!(list.page_size(largest as u32).unwrap().get(), largest);
+        assert!(list.page_size(largest as u32 + 1).is_err());
+        assert!(list.page_size(0).is_err());
     }
 
     #[test]
-    fn limits_and_id_lists() {
-        assert!(limit(0, 500).is_err());
-        assert!(limit(501, 500).is_err());
-        assert_eq!(limit(500, 500).unwrap().get(), 500);
-        let many: Vec<String> = (0..151).map(|i| format!("mch_{i}")).collect();
-        assert!(ids("scoped_machines", &many, 150).is_err());
-        assert!(ids("scoped_machines", &many[..150], 150).is_ok());
+    fn an_operation_the_spec_lacks_states_no_rule() {
+        let none = input("NoSuchOperation");
+        assert!(none.text("name", "").is_ok());
+        assert_eq!(none.max_page_size(), None);
     }
 }

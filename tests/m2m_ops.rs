@@ -192,12 +192,12 @@ fn create_token_checks_its_options_before_sending() {
             m2m.create_token()
                 .seconds_until_expiration(Duration::from_secs(60))
                 .min_remaining_ttl(Duration::from_secs(60)),
-            "min_remaining_ttl",
+            "min_remaining_ttl_seconds",
         ),
-        (m2m.create_token().min_remaining_ttl(Duration::from_millis(10)), "min_remaining_ttl"),
+        (m2m.create_token().min_remaining_ttl(Duration::from_millis(10)), "min_remaining_ttl_seconds"),
         (
             m2m.create_token().token_format(TokenFormat::Jwt).min_remaining_ttl(Duration::from_secs(1)),
-            "min_remaining_ttl",
+            "min_remaining_ttl_seconds",
         ),
     ];
     for (request, field) in cases {
@@ -388,7 +388,7 @@ fn revoke_token_checks_the_id_before_sending() {
         "../machines",
         "mt_0123456789abcdef0123456789abcdef/x",
     ] {
-        assert_invalid(run(clerk.m2m().revoke_token(id).send()), "token_id");
+        assert_invalid(run(clerk.m2m().revoke_token(id).send()), "m2m_token_id");
     }
     assert_eq!(mock.calls(), 0);
 }

@@ -2,9 +2,9 @@
 //! controllable clock, shared failures and retry.
 #![cfg(feature = "mock")]
 
-use clerk_machines::clock::ManualClock;
 use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
 use clerk_machines::mock::MockServerExt;
+use clerk_machines::testing::ManualClock;
 use clerk_machines::{types, Clerk, ClerkConfig, Error};
 use httpmock::MockServer;
 use serde_json::{json, Value};

@@ -5,9 +5,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use clerk_machines::clock::ManualClock;
 use clerk_machines::m2m::{M2mVerifier, TokenFormat, VerifyError};
 use clerk_machines::mock::MockServerExt;
+use clerk_machines::testing::ManualClock;
 use clerk_machines::{types, Clerk, ClerkConfig, Error};
 use clerk_machines_fake::JwtSigner;
 use httpmock::{Method, MockServer};

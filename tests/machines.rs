@@ -463,9 +463,10 @@ async fn raw_calls_through_send_get_the_same_typed_results() {
         then.not_found(&error_body("resource_not_found", "trace-raw"));
     });
     let clerk = client(&server);
-    let got = clerk_machines::send(clerk.raw().get_machine().machine_id(MACHINE_ID).send()).await.unwrap();
+    let got =
+        clerk_machines::raw::send(clerk.raw().get_machine().machine_id(MACHINE_ID).send()).await.unwrap();
     assert_eq!(got.name, "raw");
-    let error = clerk_machines::send(clerk.raw().get_machine().machine_id(OTHER_MACHINE_ID).send())
+    let error = clerk_machines::raw::send(clerk.raw().get_machine().machine_id(OTHER_MACHINE_ID).send())
         .await
         .expect_err("404");
     assert!(error.is_not_found());

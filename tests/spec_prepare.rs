@@ -6,6 +6,9 @@
 #[path = "../build/prepare.rs"]
 #[allow(dead_code)]
 mod prepare;
+#[path = "../build/rules.rs"]
+#[allow(dead_code)]
+mod rules;
 #[path = "../build/spec_file.rs"]
 #[allow(dead_code)]
 mod spec_file;

@@ -360,7 +360,7 @@ async fn machines(
         MachinesCmd::List { limit, offset, query, order_by, all } => {
             let filters = ListFilters { query, order_by };
             if all {
-                let page_size = limit.unwrap_or(clerk_machines::defaults::MACHINES_STREAM_PAGE);
+                let page_size = limit.unwrap_or(clerk_machines::defaults::STREAM_PAGE_SIZE);
                 return list_all(&clerk, &filters, page_size, offset, json, out).await;
             }
             let mut request = filters.request(&clerk).offset(offset);

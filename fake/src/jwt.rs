@@ -23,7 +23,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use clerk_machines::m2m::RESERVED_CLAIMS;
+use clerk_machines::testing::M2M_RESERVED_CLAIMS as RESERVED_CLAIMS;
 use serde_json::{json, Map, Value};
 
 /// Clerk's JWT category for M2M tokens, the header's `cat`.

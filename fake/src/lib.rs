@@ -2,7 +2,10 @@
 //!
 //! [`FakeClerk::start`] serves the machines and M2M token endpoints of Clerk's
 //! Backend API on `127.0.0.1`, under `/v1` like `api.clerk.com`, with Clerk's
-//! rules: authentication with the instance key (`sk_test_...`) or, for M2M
+//! rules: every parameter and body field checked against the limits,
+//! patterns and enums of the spec the library was generated from
+//! (`clerk_machines::spec`, the table the client checks before sending);
+//! authentication with the instance key (`sk_test_...`) or, for M2M
 //! tokens, a machine secret key (`ak_...`); ids in Clerk's formats; 404, 409,
 //! 422 and 400 answers with Clerk's error body, a `clerk_trace_id` and a
 //! `Clerk-Trace-Id` header; list filters and paging; secret key rotation with a
@@ -43,11 +46,12 @@ mod errors;
 mod ids;
 mod jwt;
 mod routes;
+mod rules;
 mod state;
 
 pub use jwt::{JwtSigner, M2mClaims, M2M_CATEGORY};
 
-use clerk_machines::clock::OffsetClock;
+use clerk_machines::testing::OffsetClock;
 use clerk_machines::{Clerk, ClerkConfig, SecretString};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -2,6 +2,7 @@
 
 use super::errors::{Failure, Outcome};
 use super::jwt::JwtSigner;
+use super::rules::{self, Request};
 use super::state::{self, Caller, MachineQuery, Minted, Model, NewToken, TokenQuery};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,10 +10,10 @@ use axum::http::{header::AUTHORIZATION, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use clerk_machines::clock::{Clock, OffsetClock};
-use clerk_machines::ids::{is_m2m_token_id, is_machine_id};
+use clerk_machines::clock::Clock;
 use clerk_machines::m2m::{M2mVerifier, VerifyError};
-use clerk_machines::types;
+use clerk_machines::testing::OffsetClock;
+use clerk_machines::{spec, types};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -159,7 +160,7 @@ fn query_map(raw: Option<String>) -> HashMap<String, String> {
     form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
-/// A non-negative whole number from a query parameter (`"10"` or `"10.0"`).
+/// A whole number from a query parameter the rules have checked (`"10"` or `"10.0"`).
 fn whole(value: &str) -> Option<u64> {
     value.parse::<u64>().ok().or_else(|| {
         let f = value.parse::<f64>().ok()?;
@@ -167,47 +168,29 @@ fn whole(value: &str) -> Option<u64> {
     })
 }
 
-/// A body field that must be an integer when present (and not null).
-fn int_field(
-    body: &Map<String, Value>,
-    name: &str,
-    fail: fn(&str, String) -> Failure,
-) -> Outcome<Option<i64>> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            match n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)) {
-                Some(v) => Ok(Some(v)),
-                None => Err(fail(name, format!("{name} must be an integer."))),
-            }
-        }
-        Some(_) => Err(fail(name, format!("{name} must be an integer."))),
-    }
+/// A body field the rules have checked, as a whole number (absent or `null`: `None`).
+fn whole_field(body: &Map<String, Value>, name: &str) -> Option<u64> {
+    body.get(name)
+        .and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as u64)))
 }
 
-fn unprocessable(name: &str, message: String) -> Failure {
-    Failure::unprocessable(name, message)
+fn string_field(body: &Map<String, Value>, name: &str) -> Option<String> {
+    body.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn bad(name: &str, message: String) -> Failure {
-    Failure::bad_request(name, message)
-}
-
-fn string_field(body: &Map<String, Value>, name: &str) -> Outcome<Option<String>> {
-    match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Failure::unprocessable(name, format!("{name} must be a string."))),
-    }
-}
-
-fn ttl_field(body: &Map<String, Value>) -> Outcome<Option<u64>> {
-    match int_field(body, "default_token_ttl", unprocessable)? {
-        None => Ok(None),
-        Some(v) => u64::try_from(v).map(Some).map_err(|_| {
-            Failure::unprocessable("default_token_ttl", "default_token_ttl must be at least 1 second.")
-        }),
-    }
+/// A page's `limit` and `offset`: as sent (the rules have checked them), or
+/// the spec's defaults.
+fn paging(operation_id: &str, params: &HashMap<String, String>) -> (usize, usize) {
+    let read = |name: &str, fallback: u64| {
+        let value = params
+            .get(name)
+            .and_then(|v| whole(v))
+            .or_else(|| rules::default_u64(operation_id, name))
+            .unwrap_or(fallback);
+        usize::try_from(value).unwrap_or(usize::MAX)
+    };
+    // Without a default in the spec: Clerk's documented page of 10, from 0.
+    (read("limit", 10), read("offset", 0))
 }
 
 // ---- Machines -----------------------------------------------------------
@@ -216,42 +199,28 @@ async fn list_machines(State(app): App, headers: HeaderMap, RawQuery(raw): RawQu
     ok((|| {
         app.instance(&headers)?;
         let params = query_map(raw);
-        let limit = match params.get("limit") {
-            None => 10,
-            Some(v) => whole(v)
-                .filter(|l| (1..=500).contains(l))
-                .ok_or_else(|| Failure::unprocessable("limit", "limit must be between 1 and 500."))?,
-        };
-        let offset = match params.get("offset") {
-            None => 0,
-            Some(v) => {
-                whole(v).ok_or_else(|| Failure::unprocessable("offset", "offset must be 0 or greater."))?
-            }
-        };
-        let order = params.get("order_by").map(String::as_str).unwrap_or("-created_at");
+        rules::check("ListMachines", &Request { query: Some(&params), ..Request::default() })?;
+        let (limit, offset) = paging("ListMachines", &params);
+        let default_order = spec::operation("ListMachines")
+            .and_then(|op| op.field("order_by"))
+            .and_then(|field| field.rules.default)
+            .and_then(|default| serde_json::from_str::<String>(default).ok());
+        let order = params.get("order_by").cloned().or(default_order).unwrap_or_else(|| "-created_at".into());
         let (descending, field) = match order.strip_prefix('-') {
             Some(field) => (true, field),
-            None => (false, order.strip_prefix('+').unwrap_or(order)),
+            None => (false, order.strip_prefix('+').unwrap_or(&order)),
         };
         let by_name = match field {
             "name" => true,
             "created_at" => false,
-            _ => {
-                return Err(Failure::unprocessable(
-                    "order_by",
-                    format!(
+            _ => return Err(Failure::unprocessable(
+                "order_by",
+                format!(
                     "order_by `{order}` is invalid: use name or created_at, optionally prefixed by + or -."
                 ),
-                ))
-            }
+            )),
         };
-        let query = MachineQuery {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-            offset: usize::try_from(offset).unwrap_or(usize::MAX),
-            query: params.get("query").cloned(),
-            by_name,
-            descending,
-        };
+        let query = MachineQuery { limit, offset, query: params.get("query").cloned(), by_name, descending };
         app.model().list_machines(&query)
     })())
 }
@@ -260,34 +229,25 @@ async fn create_machine(State(app): App, headers: HeaderMap, body: Bytes) -> Res
     ok((|| {
         app.instance(&headers)?;
         let body = object(&body)?;
-        let name = string_field(&body, "name")?.ok_or_else(|| Failure::missing("name"))?;
-        let scoped = match body.get("scoped_machines") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                items.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>().ok_or_else(
-                    || {
-                        Failure::unprocessable(
-                            "scoped_machines",
-                            "scoped_machines must be an array of machine ids.",
-                        )
-                    },
-                )?
-            }
-            Some(_) => {
-                return Err(Failure::unprocessable(
-                    "scoped_machines",
-                    "scoped_machines must be an array of machine ids.",
-                ))
-            }
-        };
-        let ttl = ttl_field(&body)?;
+        rules::check("CreateMachine", &Request { body: Some(&body), ..Request::default() })?;
+        let name = string_field(&body, "name").ok_or_else(|| Failure::missing("name"))?;
+        let scoped = body
+            .get("scoped_machines")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let ttl = whole_field(&body, "default_token_ttl");
         let now = app.now_ms();
         app.model().create_machine(name, scoped, ttl, now)
     })())
 }
 
 async fn get_machine(State(app): App, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    ok(app.instance(&headers).and_then(|()| app.model().get_machine(&id)))
+    ok((|| {
+        app.instance(&headers)?;
+        rules::check("GetMachine", &Request { path: &[("machine_id", &id)], ..Request::default() })?;
+        app.model().get_machine(&id)
+    })())
 }
 
 async fn update_machine(
@@ -299,19 +259,31 @@ async fn update_machine(
     ok((|| {
         app.instance(&headers)?;
         let body = object(&body)?;
-        let name = string_field(&body, "name")?;
-        let ttl = ttl_field(&body)?;
+        rules::check(
+            "UpdateMachine",
+            &Request { path: &[("machine_id", &id)], body: Some(&body), ..Request::default() },
+        )?;
+        let name = string_field(&body, "name");
+        let ttl = whole_field(&body, "default_token_ttl");
         let now = app.now_ms();
         app.model().update_machine(&id, name, ttl, now)
     })())
 }
 
 async fn delete_machine(State(app): App, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    ok(app.instance(&headers).and_then(|()| app.model().delete_machine(&id)))
+    ok((|| {
+        app.instance(&headers)?;
+        rules::check("DeleteMachine", &Request { path: &[("machine_id", &id)], ..Request::default() })?;
+        app.model().delete_machine(&id)
+    })())
 }
 
 async fn get_secret_key(State(app): App, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    ok(app.instance(&headers).and_then(|()| app.model().secret_key(&id)))
+    ok((|| {
+        app.instance(&headers)?;
+        rules::check("GetMachineSecretKey", &Request { path: &[("machine_id", &id)], ..Request::default() })?;
+        app.model().secret_key(&id)
+    })())
 }
 
 async fn rotate_secret_key(
@@ -323,8 +295,9 @@ async fn rotate_secret_key(
     ok((|| {
         app.instance(&headers)?;
         let body = object(&body)?;
-        let ttl = int_field(&body, "previous_token_ttl", unprocessable)?
-            .ok_or_else(|| Failure::missing("previous_token_ttl"))?;
+        let request = Request { path: &[("machine_id", &id)], body: Some(&body), ..Request::default() };
+        rules::check("RotateMachineSecretKey", &request)?;
+        let ttl = whole_field(&body, "previous_token_ttl").unwrap_or(0);
         let now = app.now_ms();
         app.model().rotate(&id, ttl, now)
     })())
@@ -334,7 +307,9 @@ async fn create_scope(State(app): App, headers: HeaderMap, Path(id): Path<String
     ok((|| {
         app.instance(&headers)?;
         let body = object(&body)?;
-        let to = string_field(&body, "to_machine_id")?.ok_or_else(|| Failure::missing("to_machine_id"))?;
+        let request = Request { path: &[("machine_id", &id)], body: Some(&body), ..Request::default() };
+        rules::check("CreateMachineScope", &request)?;
+        let to = string_field(&body, "to_machine_id").ok_or_else(|| Failure::missing("to_machine_id"))?;
         let now = app.now_ms();
         app.model().add_scope(&id, &to, now)
     })())
@@ -345,20 +320,15 @@ async fn delete_scope(
     headers: HeaderMap,
     Path((id, other)): Path<(String, String)>,
 ) -> Response {
-    ok(app.instance(&headers).and_then(|()| app.model().remove_scope(&id, &other)))
+    ok((|| {
+        app.instance(&headers)?;
+        let path = [("machine_id", id.as_str()), ("other_machine_id", other.as_str())];
+        rules::check("DeleteMachineScope", &Request { path: &path, ..Request::default() })?;
+        app.model().remove_scope(&id, &other)
+    })())
 }
 
 // ---- M2M tokens ---------------------------------------------------------
-
-fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Outcome<()> {
-    match body.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(unknown) => Err(Failure::bad_request(
-            unknown,
-            format!("{unknown} is not a valid parameter for this request."),
-        )),
-        None => Ok(()),
-    }
-}
 
 async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     let prepared = (|| {
@@ -367,44 +337,10 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
             Caller::Instance => return Err(Failure::wrong_key("a machine secret key (ak_...)")),
         };
         let body = object(&body)?;
-        only_fields(
-            &body,
-            &["token_format", "seconds_until_expiration", "claims", "min_remaining_ttl_seconds"],
-        )?;
-        let jwt = match body.get("token_format") {
-            None | Some(Value::Null) => false,
-            Some(Value::String(f)) if f == "opaque" => false,
-            Some(Value::String(f)) if f == "jwt" => true,
-            Some(_) => {
-                return Err(Failure::bad_request("token_format", "token_format must be opaque or jwt."))
-            }
-        };
-        let seconds_until_expiration =
-            match body.get("seconds_until_expiration") {
-                None | Some(Value::Null) => None,
-                Some(Value::Number(n)) => match n.as_f64().filter(|s| *s > 0.0 && *s <= 315_360_000.0) {
-                    Some(s) => Some(s),
-                    None => return Err(Failure::bad_request(
-                        "seconds_until_expiration",
-                        "seconds_until_expiration must be greater than 0 and at most 315360000 (ten years).",
-                    )),
-                },
-                Some(_) => {
-                    return Err(Failure::bad_request(
-                        "seconds_until_expiration",
-                        "seconds_until_expiration must be a number.",
-                    ))
-                }
-            };
-        let min_remaining_ttl_seconds = match int_field(&body, "min_remaining_ttl_seconds", bad)? {
-            None => None,
-            Some(v) => Some(u64::try_from(v).map_err(|_| {
-                Failure::bad_request(
-                    "min_remaining_ttl_seconds",
-                    "min_remaining_ttl_seconds must be 0 or greater.",
-                )
-            })?),
-        };
+        rules::check("createM2MToken", &Request { body: Some(&body), ..Request::default() })?;
+        let jwt = body.get("token_format").and_then(Value::as_str) == Some("jwt");
+        let seconds_until_expiration = body.get("seconds_until_expiration").and_then(Value::as_f64);
+        let min_remaining_ttl_seconds = whole_field(&body, "min_remaining_ttl_seconds");
         let claims = body.get("claims").filter(|c| !c.is_null()).cloned();
         let new = NewToken { jwt, seconds_until_expiration, claims, min_remaining_ttl_seconds };
         let now = app.now_ms();
@@ -425,39 +361,14 @@ async fn list_tokens(State(app): App, headers: HeaderMap, RawQuery(raw): RawQuer
     ok((|| {
         let caller = app.caller(&headers)?;
         let params = query_map(raw);
+        rules::check("getM2MTokens", &Request { query: Some(&params), ..Request::default() })?;
         let subject = params
             .get("subject")
             .cloned()
             .ok_or_else(|| Failure::bad_request("subject", "subject is required."))?;
-        if !is_machine_id(&subject) {
-            return Err(Failure::bad_request("subject", "subject must be a machine id (mch_...)."));
-        }
-        let flag = |name: &str| -> Outcome<bool> {
-            match params.get(name).map(String::as_str) {
-                None | Some("") | Some("null") | Some("false") => Ok(false),
-                Some("true") => Ok(true),
-                Some(_) => Err(Failure::bad_request(name, format!("{name} must be true or false."))),
-            }
-        };
-        let limit = match params.get("limit") {
-            None => 10,
-            Some(v) => whole(v)
-                .filter(|l| (1..=100).contains(l))
-                .ok_or_else(|| Failure::bad_request("limit", "limit must be between 1 and 100."))?,
-        };
-        let offset = match params.get("offset").map(String::as_str) {
-            None | Some("") | Some("null") => 0,
-            Some(v) => {
-                whole(v).ok_or_else(|| Failure::bad_request("offset", "offset must be 0 or greater."))?
-            }
-        };
-        let query = TokenQuery {
-            subject,
-            revoked: flag("revoked")?,
-            expired: flag("expired")?,
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-            offset: usize::try_from(offset).unwrap_or(usize::MAX),
-        };
+        let flag = |name: &str| params.get(name).map(String::as_str) == Some("true");
+        let (limit, offset) = paging("getM2MTokens", &params);
+        let query = TokenQuery { subject, revoked: flag("revoked"), expired: flag("expired"), limit, offset };
         app.model().list_tokens(&caller, &query, app.now_ms())
     })())
 }
@@ -465,21 +376,10 @@ async fn list_tokens(State(app): App, headers: HeaderMap, RawQuery(raw): RawQuer
 async fn revoke_token(State(app): App, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     ok((|| {
         let caller = app.caller(&headers)?;
-        if !is_m2m_token_id(&id) {
-            return Err(Failure::bad_request(
-                "m2m_token_id",
-                "m2m_token_id must be an M2M token id (mt_...).",
-            ));
-        }
         let body = object(&body)?;
-        only_fields(&body, &["revocation_reason"])?;
-        let reason = match body.get("revocation_reason") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(r)) => Some(r.clone()),
-            Some(_) => {
-                return Err(Failure::bad_request("revocation_reason", "revocation_reason must be a string."))
-            }
-        };
+        let request = Request { path: &[("m2m_token_id", &id)], body: Some(&body), ..Request::default() };
+        rules::check("revokeM2MToken", &request)?;
+        let reason = string_field(&body, "revocation_reason");
         let now = app.now_ms();
         app.model().revoke_token(&caller, &id, reason, now)?.into_typed::<types::RevokeM2mTokenResponse>()
     })())
@@ -489,7 +389,7 @@ async fn verify_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
     let parsed = (|| {
         let caller = app.caller(&headers)?;
         let body = object(&body)?;
-        only_fields(&body, &["token"])?;
+        rules::check("verifyM2MToken", &Request { body: Some(&body), ..Request::default() })?;
         match body.get("token") {
             Some(Value::String(token)) if !token.is_empty() => Ok((caller, token.clone())),
             _ => Err(Failure::bad_request("token", "token is required.")),

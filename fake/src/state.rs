@@ -11,17 +11,22 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-// Clerk's limits as the fake enforces them. Deliberately not the library's
-// `clerk_machines::limits`: the fake models Clerk on its own, so a wrong limit
-// in the library shows up as a failing test instead of agreeing with itself.
+// The limits of each field are the spec's and are checked on the way in
+// (`rules`); the model applies Clerk's semantics to what passed.
 
-/// Most machines one machine may be scoped to.
-pub(crate) const MAX_SCOPES: usize = 150;
-const MAX_NAME_CHARS: usize = 255;
-const DEFAULT_TOKEN_TTL: u64 = 3600;
-const MAX_TOKEN_TTL: u64 = 315_360_000;
-const MAX_PREVIOUS_TOKEN_TTL: i64 = 28_800;
+/// Characters after `mch_` in the machine ids the fake makes (the spec's
+/// `^mch_\w{27}$`).
 const MACHINE_ID_CHARS: usize = 27;
+/// The default lifetime of a machine's tokens when the spec states no
+/// default for `default_token_ttl`: one hour, as Clerk documents.
+const FALLBACK_TOKEN_TTL: u64 = 3600;
+
+/// Most machines one machine may be scoped to: the spec states it only as
+/// the `maxItems` of CreateMachine's `scoped_machines`, and Clerk applies
+/// it to scopes added later too.
+fn max_scopes() -> usize {
+    super::rules::max_items("CreateMachine", "scoped_machines").unwrap_or(usize::MAX)
+}
 
 /// Who is calling, from the `Authorization` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,18 +287,20 @@ impl Model {
         ttl: Option<u64>,
         now: i64,
     ) -> Outcome<types::CreateMachineResponse> {
-        check_name(&name)?;
-        let ttl = check_ttl(ttl.unwrap_or(DEFAULT_TOKEN_TTL))?;
+        let ttl = ttl
+            .or_else(|| super::rules::default_u64("CreateMachine", "default_token_ttl"))
+            .unwrap_or(FALLBACK_TOKEN_TTL);
+        let ttl = positive_ttl(ttl)?;
         let mut targets: Vec<String> = Vec::new();
         for id in scoped {
             if !targets.contains(&id) {
                 targets.push(id);
             }
         }
-        if targets.len() > MAX_SCOPES {
+        if targets.len() > max_scopes() {
             return Err(Failure::unprocessable(
                 "scoped_machines",
-                format!("A machine can be scoped to at most {MAX_SCOPES} machines."),
+                format!("A machine can be scoped to at most {} machines.", max_scopes()),
             ));
         }
         if let Some(unknown) = targets.iter().find(|id| !self.machines.contains_key(id.as_str())) {
@@ -351,10 +358,7 @@ impl Model {
         now: i64,
     ) -> Outcome<types::Machine> {
         self.machine(id)?;
-        if let Some(name) = &name {
-            check_name(name)?;
-        }
-        let ttl = ttl.map(check_ttl).transpose()?;
+        let ttl = ttl.map(positive_ttl).transpose()?;
         let rec = self.machine_mut(id)?;
         if let Some(name) = name {
             rec.name = name;
@@ -403,17 +407,12 @@ impl Model {
     pub(crate) fn rotate(
         &mut self,
         id: &str,
-        previous_token_ttl: i64,
+        previous_token_ttl: u64,
         now: i64,
     ) -> Outcome<types::RotateMachineSecretKeyResponse> {
         self.machine(id)?;
-        if !(0..=MAX_PREVIOUS_TOKEN_TTL).contains(&previous_token_ttl) {
-            return Err(Failure::unprocessable(
-                "previous_token_ttl",
-                format!("previous_token_ttl must be between 0 and {MAX_PREVIOUS_TOKEN_TTL} seconds."),
-            ));
-        }
-        let retire_at = now.saturating_add(previous_token_ttl.saturating_mul(1000));
+        let grace_ms = i64::try_from(previous_token_ttl).unwrap_or(i64::MAX).saturating_mul(1000);
+        let retire_at = now.saturating_add(grace_ms);
         for key in self.keys.values_mut().filter(|k| k.machine_id == id) {
             key.expires_at = Some(key.expires_at.map_or(retire_at, |at| at.min(retire_at)));
         }
@@ -437,10 +436,10 @@ impl Model {
         if rec.scopes.iter().any(|(t, _)| t == to) {
             return Err(Failure::conflict(format!("Machine {from} is already scoped to machine {to}.")));
         }
-        if rec.scopes.len() >= MAX_SCOPES {
+        if rec.scopes.len() >= max_scopes() {
             return Err(Failure::unprocessable(
                 "to_machine_id",
-                format!("A machine can be scoped to at most {MAX_SCOPES} machines."),
+                format!("A machine can be scoped to at most {} machines.", max_scopes()),
             ));
         }
         rec.scopes.push((to.to_owned(), now));
@@ -679,23 +678,11 @@ fn unbuildable(what: &'static str) -> impl FnOnce(types::error::ConversionError)
     }
 }
 
-fn check_name(name: &str) -> Outcome<()> {
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(Failure::unprocessable(
-            "name",
-            format!("name must be between 1 and {MAX_NAME_CHARS} characters long."),
-        ));
-    }
-    Ok(())
-}
-
-fn check_ttl(ttl: u64) -> Outcome<NonZeroU64> {
-    NonZeroU64::new(ttl).filter(|t| t.get() <= MAX_TOKEN_TTL).ok_or_else(|| {
-        Failure::unprocessable(
-            "default_token_ttl",
-            format!("default_token_ttl must be between 1 and {MAX_TOKEN_TTL} seconds."),
-        )
+/// A default token lifetime as the generated type (the spec's `minimum: 1`
+/// has been checked on the way in; a spec allowing 0 is answered as Clerk would).
+fn positive_ttl(ttl: u64) -> Outcome<NonZeroU64> {
+    NonZeroU64::new(ttl).ok_or_else(|| {
+        Failure::unprocessable("default_token_ttl", "default_token_ttl must be at least 1 second.")
     })
 }
 

@@ -4,7 +4,6 @@ use super::TokenFormat;
 use crate::api::types;
 use crate::client::{Clerk, KeyKind};
 use crate::error::{Error, Result};
-use crate::limits::MAX_TOKEN_LIFETIME;
 use crate::request::send;
 use crate::secret::SecretString;
 use crate::validate;
@@ -44,7 +43,8 @@ impl<'a> CreateM2mToken<'a> {
         self
     }
 
-    /// How long the token is valid, in whole seconds (more than zero).
+    /// How long the token is valid, in whole seconds (within the spec's
+    /// bounds, and at most [`MAX_TOKEN_LIFETIME`](super::MAX_TOKEN_LIFETIME)).
     /// Unset, Clerk uses the machine's default token lifetime.
     pub fn seconds_until_expiration(mut self, lifetime: Duration) -> Self {
         self.seconds_until_expiration = Some(lifetime);
@@ -91,10 +91,12 @@ impl<'a> CreateM2mToken<'a> {
     }
 
     fn body(&self) -> Result<types::builder::CreateM2mTokenBody> {
+        let input = validate::input("createM2MToken");
         let mut body = types::CreateM2mTokenBody::builder();
         let lifetime = match self.seconds_until_expiration {
             Some(lifetime) => {
-                let seconds = validate::lifetime("seconds_until_expiration", lifetime, MAX_TOKEN_LIFETIME)?;
+                let seconds = input.positive_seconds("seconds_until_expiration", lifetime)?;
+                validate::at_most_token_lifetime("seconds_until_expiration", seconds.get())?;
                 body = body.seconds_until_expiration(Some(seconds));
                 Some(seconds.get())
             }
@@ -103,14 +105,15 @@ impl<'a> CreateM2mToken<'a> {
         if let Some(ttl) = self.min_remaining_ttl {
             if self.token_format == Some(TokenFormat::Jwt) {
                 return Err(Error::invalid(
-                    "min_remaining_ttl",
+                    "min_remaining_ttl_seconds",
                     "only applies to opaque tokens: JWT-format tokens are never reused",
                 ));
             }
-            let seconds = validate::seconds("min_remaining_ttl", ttl, Duration::ZERO, MAX_TOKEN_LIFETIME)?;
+            let seconds = input.seconds("min_remaining_ttl_seconds", ttl)?;
+            validate::at_most_token_lifetime("min_remaining_ttl_seconds", seconds)?;
             if let Some(lifetime) = lifetime.filter(|lifetime| seconds >= *lifetime) {
                 return Err(Error::invalid(
-                    "min_remaining_ttl",
+                    "min_remaining_ttl_seconds",
                     format!("{seconds}s must be less than seconds_until_expiration ({lifetime}s)"),
                 ));
             }
@@ -124,6 +127,7 @@ impl<'a> CreateM2mToken<'a> {
             Some(Ok(claims)) => body = body.claims(Some(claims.clone())),
         }
         if let Some(format) = self.token_format {
+            input.text("token_format", format.as_str())?;
             let format = types::CreateM2mTokenBodyTokenFormat::try_from(format.as_str())
                 .map_err(|e| Error::invalid("token_format", e.to_string()))?;
             body = body.token_format(Some(format));

@@ -17,7 +17,7 @@ mod token_cache;
 mod verifier;
 
 pub use create::CreateM2mToken;
-pub use list::{ListM2mTokens, ListedM2mToken};
+pub use list::{ListM2mTokens, ListedM2mToken, M2mTokenFilters};
 pub use revoke::RevokeM2mToken;
 pub use source::{M2mTokenSource, M2mTokenSourceBuilder};
 #[cfg(feature = "jwt")]
@@ -28,11 +28,16 @@ pub use verifier::{
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
+use crate::pagination::List;
 use crate::request::send;
+use crate::validate;
+use std::time::Duration;
 
-/// The claims of an M2M JWT that are not the token's custom claims: the
-/// registered JWT claims (RFC 7519) and `scopes`, which Clerk adds.
-pub const RESERVED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scopes"];
+/// The longest token lifetime the crate sends (`seconds_until_expiration`,
+/// `min_remaining_ttl_seconds`): 2^53 - 1 seconds. Not from the spec, which
+/// states no maximum: it is the largest whole number a JavaScript peer (such
+/// as Clerk's own SDK) still reads exactly.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs((1 << 53) - 1);
 
 /// The M2M token operations of a [`Clerk`] client; get one with [`Clerk::m2m`].
 ///
@@ -91,12 +96,12 @@ impl<'a> M2m<'a> {
     /// # let _ = (page, live); Ok(()) }
     /// ```
     pub fn list_tokens(self, subject: impl Into<String>) -> ListM2mTokens<'a> {
-        ListM2mTokens::new(self.clerk, subject.into())
+        List::new(self.clerk, list::M2mTokenFilters::new(subject.into()))
     }
 
-    /// Revokes the opaque token with id `token_id` (`mt_` and 32 hexadecimal
-    /// digits); the builder takes an optional reason. JWT-format tokens
-    /// cannot be revoked.
+    /// Revokes the opaque token with id `token_id` (`mt_...`, in the spec's
+    /// pattern for `m2m_token_id`); the builder takes an optional reason.
+    /// JWT-format tokens cannot be revoked.
     ///
     /// ```no_run
     /// # async fn demo(clerk: clerk_machines::Clerk) -> Result<(), clerk_machines::Error> {
@@ -115,9 +120,11 @@ impl<'a> M2m<'a> {
     /// token was granted access to that machine: the least-privilege way for
     /// a called service to verify its callers.
     pub async fn verify_token(self, token: &str) -> Result<types::VerifyM2mTokenResponse> {
+        // Not from the spec (which states no length): an empty token is no token.
         if token.trim().is_empty() {
             return Err(Error::invalid("token", "must not be empty"));
         }
+        validate::input("verifyM2MToken").text("token", token)?;
         let body = types::VerifyM2mTokenBody::builder().token(token.to_owned());
         send(self.clerk.raw().verify_m2m_token().body(body).send()).await
     }

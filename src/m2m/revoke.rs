@@ -2,9 +2,9 @@
 
 use crate::api::types;
 use crate::client::Clerk;
-use crate::error::{Error, Result};
-use crate::ids::is_m2m_token_id;
+use crate::error::Result;
 use crate::request::send;
+use crate::validate;
 
 /// A token to revoke, with an optional reason. `.await` it (or call [`send`](Self::send)).
 #[derive(Clone, Debug)]
@@ -28,9 +28,7 @@ impl<'a> RevokeM2mToken<'a> {
 
     /// Validates the id and sends the request.
     pub async fn send(self) -> Result<types::RevokeM2mTokenResponse> {
-        if !is_m2m_token_id(&self.token_id) {
-            return Err(Error::invalid("token_id", "must be `mt_` followed by 32 hexadecimal digits"));
-        }
+        validate::input("revokeM2MToken").id("m2m_token_id", &self.token_id)?;
         let mut body = types::RevokeM2mTokenBody::builder();
         if let Some(reason) = self.reason {
             body = body.revocation_reason(Some(reason));

@@ -3,7 +3,6 @@
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::limits::MAX_SCOPED_MACHINES;
 use crate::request::send;
 use crate::validate;
 use std::time::Duration;
@@ -33,14 +32,16 @@ impl<'a> CreateMachine<'a> {
         Self { clerk, name, scoped_machines, default_token_ttl }
     }
 
-    /// Adds one machine this machine may call (at most 150 in all).
+    /// Adds one machine this machine may call (as many in all as the spec's
+    /// `maxItems` for `scoped_machines` allows).
     pub fn scoped_machine(mut self, machine_id: impl Into<String>) -> Self {
         self.scoped_machines.push(machine_id.into());
         self
     }
 
-    /// Sets the default lifetime of the machine's tokens (whole seconds, 1 s
-    /// to ten years). Unset, Clerk applies its default of one hour.
+    /// Sets the default lifetime of the machine's tokens, in whole seconds
+    /// within the spec's bounds for `default_token_ttl`. Unset, Clerk applies
+    /// the spec's default.
     pub fn default_token_ttl(mut self, ttl: Duration) -> Self {
         self.default_token_ttl = Some(ttl);
         self
@@ -48,14 +49,15 @@ impl<'a> CreateMachine<'a> {
 
     /// Validates and sends the request.
     pub async fn send(self) -> Result<types::CreateMachineResponse> {
-        validate::name("name", &self.name)?;
-        validate::ids("scoped_machines", &self.scoped_machines, MAX_SCOPED_MACHINES)?;
+        let input = validate::input("CreateMachine");
+        input.text("name", &self.name)?;
+        input.ids("scoped_machines", &self.scoped_machines)?;
         let mut body = types::CreateMachineBody::builder().name(self.name.as_str());
         if !self.scoped_machines.is_empty() {
             body = body.scoped_machines(self.scoped_machines);
         }
         if let Some(ttl) = self.default_token_ttl {
-            body = body.default_token_ttl(Some(validate::token_ttl(ttl)?));
+            body = body.default_token_ttl(Some(input.positive_seconds("default_token_ttl", ttl)?));
         }
         send(Box::pin(self.clerk.raw().create_machine().body(body).send())).await
     }

@@ -1,108 +1,63 @@
-//! [`ListMachines`]: the request [`Machines::list`](super::Machines::list)
-//! returns, and the sort order it takes.
+//! [`ListMachines`]: the request [`Machines::list`](super::Machines::list) returns.
 
 use crate::api::types;
 use crate::client::Clerk;
-use crate::defaults::MACHINES_STREAM_PAGE;
 use crate::error::Result;
-use crate::limits::MAX_MACHINES_PAGE;
-use crate::pagination::{offset_stream, Page};
-use crate::request::send;
-use crate::validate;
-use futures::{FutureExt, Stream};
+use crate::pagination::{List, Listing};
+use futures::future::BoxFuture;
+use std::num::NonZeroU64;
 
 /// A machine list: filters and paging. `.await` it for one page, or call
-/// [`into_stream`](Self::into_stream) for every machine.
-#[derive(Clone, Debug)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ListMachines<'a> {
-    clerk: &'a Clerk,
-    limit: Option<u32>,
-    offset: u64,
+/// [`into_stream`](List::into_stream) for every machine.
+pub type ListMachines<'a> = List<'a, MachineFilters>;
+
+/// The filters of a [`ListMachines`]; set them with its methods.
+#[derive(Clone, Debug, Default)]
+pub struct MachineFilters {
     query: Option<String>,
     order_by: Option<MachineOrder>,
 }
 
-impl<'a> ListMachines<'a> {
-    pub(super) fn new(clerk: &'a Clerk) -> Self {
-        Self { clerk, limit: None, offset: 0, query: None, order_by: None }
-    }
-
-    /// Page size, 1 to 500 (Clerk's default is 10; the stream's is 100).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Skips the first `offset` machines.
-    pub fn offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
-
+impl ListMachines<'_> {
     /// Only machines whose id is `query` or whose name contains it.
-    pub fn query(mut self, query: impl Into<String>) -> Self {
-        self.query = Some(query.into());
-        self
+    pub fn query(self, query: impl Into<String>) -> Self {
+        self.filter(|filters| filters.query = Some(query.into()))
     }
 
     /// The sort order (Clerk's default is newest first).
-    pub fn order_by(mut self, order: MachineOrder) -> Self {
-        self.order_by = Some(order);
-        self
+    pub fn order_by(self, order: MachineOrder) -> Self {
+        self.filter(|filters| filters.order_by = Some(order))
     }
+}
 
-    /// Fetches one page.
-    pub async fn send(self) -> Result<Page<types::Machine>> {
-        fetch_page(self.clerk, &Params::from(&self), self.offset).await
-    }
+impl Listing for MachineFilters {
+    type Item = types::Machine;
+    const OPERATION: &'static str = "ListMachines";
 
-    /// Every machine matching the filters, from the offset on, as a stream
-    /// that fetches pages of the limit (default 100) until Clerk's
-    /// `total_count` is reached. The first error ends the stream.
-    pub fn into_stream(self) -> impl Stream<Item = Result<types::Machine>> + Send + 'static {
-        let clerk = self.clerk.clone();
-        let mut params = Params::from(&self);
-        params.limit = Some(params.limit.unwrap_or(MACHINES_STREAM_PAGE));
-        offset_stream(self.offset, move |offset| {
-            let (clerk, params) = (clerk.clone(), params.clone());
-            async move { fetch_page(&clerk, &params, offset).await }.boxed()
+    fn fetch<'a>(
+        &'a self,
+        clerk: &'a Clerk,
+        limit: Option<NonZeroU64>,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<(Vec<types::Machine>, f64)>> {
+        let mut request = clerk.raw().list_machines();
+        if let Some(limit) = limit {
+            request = request.limit(limit);
+        }
+        if offset != 0 {
+            request = request.offset(offset);
+        }
+        if let Some(query) = &self.query {
+            request = request.query(query.as_str());
+        }
+        if let Some(order) = self.order_by {
+            request = request.order_by(order.to_string());
+        }
+        Box::pin(async move {
+            let page = crate::request::send(request.send()).await?;
+            Ok((page.data, page.total_count as f64))
         })
     }
-}
-
-crate::await_via_send!(ListMachines => Page<types::Machine>);
-
-/// The filters of a [`ListMachines`], owned, for the stream's page fetches.
-#[derive(Clone)]
-struct Params {
-    limit: Option<u32>,
-    query: Option<String>,
-    order_by: Option<MachineOrder>,
-}
-
-impl From<&ListMachines<'_>> for Params {
-    fn from(list: &ListMachines<'_>) -> Self {
-        Self { limit: list.limit, query: list.query.clone(), order_by: list.order_by }
-    }
-}
-
-async fn fetch_page(clerk: &Clerk, params: &Params, offset: u64) -> Result<Page<types::Machine>> {
-    let mut request = clerk.raw().list_machines();
-    if let Some(limit) = params.limit {
-        request = request.limit(validate::limit(limit, MAX_MACHINES_PAGE)?);
-    }
-    if offset != 0 {
-        request = request.offset(offset);
-    }
-    if let Some(query) = &params.query {
-        request = request.query(query.as_str());
-    }
-    if let Some(order) = params.order_by {
-        request = request.order_by(order.to_string());
-    }
-    let page = send(Box::pin(request.send())).await?;
-    Ok(Page::new(page.data, u64::try_from(page.total_count).unwrap_or(0)))
 }
 
 /// A sort order for machine lists: a field and a direction.

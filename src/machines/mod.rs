@@ -3,8 +3,8 @@
 //! Methods are named after what they do and take the required arguments;
 //! those with options return a request builder ([`CreateMachine`],
 //! [`ListMachines`], [`UpdateMachine`]) that you `.await` directly or finish
-//! with `.send()`. Every call checks its arguments against the spec's limits
-//! ([`limits`](crate::limits)) first and returns
+//! with `.send()`. Every call checks its arguments against the rules of the
+//! spec the client was generated from ([`spec`](crate::spec)) first and returns
 //! [`Error::InvalidInput`](crate::Error::InvalidInput) without sending
 //! anything when they fail.
 
@@ -13,13 +13,13 @@ mod list;
 mod update;
 
 pub use create::CreateMachine;
-pub use list::{ListMachines, MachineOrder, MachineOrderField, SortDirection};
+pub use list::{ListMachines, MachineFilters, MachineOrder, MachineOrderField, SortDirection};
 pub use update::UpdateMachine;
 
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::limits::MAX_PREVIOUS_KEY_TTL;
+use crate::pagination::List;
 use crate::request::send;
 use crate::validate;
 use std::time::Duration;
@@ -35,10 +35,11 @@ impl<'a> Machines<'a> {
         Self { clerk }
     }
 
-    /// Creates a machine, like Clerk's `machines.create()`: a `name`
-    /// (1 to 255 characters), the ids of the machines it may call (at most
-    /// 150) and, optionally, the default lifetime of its tokens (whole
-    /// seconds, 1 s to ten years; `None` leaves Clerk's default of one hour).
+    /// Creates a machine, like Clerk's `machines.create()`: a `name`, the ids
+    /// of the machines it may call and, optionally, the default lifetime of
+    /// its tokens (whole seconds; `None` leaves Clerk's default), each
+    /// within the limits the spec states for `CreateMachine`
+    /// (`spec::operation("CreateMachine")`).
     ///
     /// The response carries the machine's secret key, which Clerk returns
     /// only here. The builder can take more scoped machines before it is awaited.
@@ -81,12 +82,12 @@ impl<'a> Machines<'a> {
     /// # let _ = all; Ok(()) }
     /// ```
     pub fn list(self) -> ListMachines<'a> {
-        ListMachines::new(self.clerk)
+        List::new(self.clerk, MachineFilters::default())
     }
 
     /// The machine with this id.
     pub async fn get(self, machine_id: &str) -> Result<types::Machine> {
-        validate::id("machine_id", machine_id)?;
+        validate::input("GetMachine").id("machine_id", machine_id)?;
         send(self.clerk.raw().get_machine().machine_id(machine_id).send()).await
     }
 
@@ -104,43 +105,45 @@ impl<'a> Machines<'a> {
 
     /// Deletes a machine. Clerk also removes the scopes that pointed at it.
     pub async fn delete(self, machine_id: &str) -> Result<types::DeleteMachineResponse> {
-        validate::id("machine_id", machine_id)?;
+        validate::input("DeleteMachine").id("machine_id", machine_id)?;
         send(self.clerk.raw().delete_machine().machine_id(machine_id).send()).await
     }
 
     /// The machine's current secret key (`ak_...`).
     pub async fn secret_key(self, machine_id: &str) -> Result<types::GetMachineSecretKeyResponse> {
-        validate::id("machine_id", machine_id)?;
+        validate::input("GetMachineSecretKey").id("machine_id", machine_id)?;
         send(self.clerk.raw().get_machine_secret_key().machine_id(machine_id).send()).await
     }
 
     /// Replaces the machine's secret key. The previous key keeps working for
-    /// `previous_key_ttl` (whole seconds, zero to eight hours) so that callers
-    /// can switch over.
+    /// `previous_key_ttl` (whole seconds, within the spec's bounds for
+    /// `previous_token_ttl`; zero ends it at once) so that callers can switch over.
     pub async fn rotate_secret_key(
         self,
         machine_id: &str,
         previous_key_ttl: Duration,
     ) -> Result<types::RotateMachineSecretKeyResponse> {
-        validate::id("machine_id", machine_id)?;
-        let seconds =
-            validate::seconds("previous_key_ttl", previous_key_ttl, Duration::ZERO, MAX_PREVIOUS_KEY_TTL)?;
+        let input = validate::input("RotateMachineSecretKey");
+        input.id("machine_id", machine_id)?;
+        let seconds = input.seconds("previous_token_ttl", previous_key_ttl)?;
         let body = types::RotateMachineSecretKeyBody::builder().previous_token_ttl(seconds as i64);
         send(self.clerk.raw().rotate_machine_secret_key().machine_id(machine_id).body(body).send()).await
     }
 
     /// Lets machine `from` call machine `to`. Clerk answers 409 when the scope exists.
     pub async fn add_scope(self, from: &str, to: &str) -> Result<types::MachineScope> {
-        validate::id("from", from)?;
-        validate::id("to", to)?;
+        let input = validate::input("CreateMachineScope");
+        input.id("machine_id", from)?;
+        input.id("to_machine_id", to)?;
         let body = types::CreateMachineScopeBody::builder().to_machine_id(to);
         send(self.clerk.raw().create_machine_scope().machine_id(from).body(body).send()).await
     }
 
     /// Stops machine `from` from calling machine `to`.
     pub async fn remove_scope(self, from: &str, to: &str) -> Result<types::DeleteMachineScopeResponse> {
-        validate::id("from", from)?;
-        validate::id("to", to)?;
+        let input = validate::input("DeleteMachineScope");
+        input.id("machine_id", from)?;
+        input.id("other_machine_id", to)?;
         send(self.clerk.raw().delete_machine_scope().machine_id(from).other_machine_id(to).send()).await
     }
 }

@@ -23,13 +23,14 @@ impl<'a> UpdateMachine<'a> {
         Self { clerk, machine_id, name: None, default_token_ttl: None }
     }
 
-    /// The new name (1 to 255 characters).
+    /// The new name (within the spec's length limits).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    /// The new default lifetime of the machine's tokens (whole seconds, 1 s to ten years).
+    /// The new default lifetime of the machine's tokens (whole seconds,
+    /// within the spec's bounds).
     pub fn default_token_ttl(mut self, ttl: Duration) -> Self {
         self.default_token_ttl = Some(ttl);
         self
@@ -37,19 +38,20 @@ impl<'a> UpdateMachine<'a> {
 
     /// Validates and sends the request; an update that sets nothing is refused.
     pub async fn send(self) -> Result<types::Machine> {
-        validate::id("machine_id", &self.machine_id)?;
+        let input = validate::input("UpdateMachine");
+        input.id("machine_id", &self.machine_id)?;
         if self.name.is_none() && self.default_token_ttl.is_none() {
             return Err(Error::invalid("update", "sets neither name nor default_token_ttl"));
         }
         let mut body = types::UpdateMachineBody::builder();
         if let Some(name) = self.name {
-            validate::name("name", &name)?;
+            input.text("name", &name)?;
             let name = types::UpdateMachineBodyName::try_from(name)
                 .map_err(|e| Error::invalid("name", e.to_string()))?;
             body = body.name(Some(name));
         }
         if let Some(ttl) = self.default_token_ttl {
-            body = body.default_token_ttl(Some(validate::token_ttl(ttl)?));
+            body = body.default_token_ttl(Some(input.positive_seconds("default_token_ttl", ttl)?));
         }
         send(Box::pin(
             self.clerk.raw().update_machine().machine_id(self.machine_id.as_str()).body(body).send(),

@@ -1,21 +1,22 @@
 //! The one path every request takes.
 //!
 //! The generated client calls two hooks on every request: `pre` sets the
-//! client's headers ([`Transport`]), `exec` sends the request in a tracing
+//! client's headers ([`RequestSettings`]), `exec` sends the request in a tracing
 //! span and retries it as the [`RetryConfig`] decides. [`send`] wraps a generated call and
 //! turns its result into the crate's value-or-[`Error`](crate::Error).
 
 mod response;
+mod settings;
 
 pub(crate) use response::retry_after;
 pub use response::ErrorBody;
 #[cfg(fuzzing)]
 pub(crate) use response::{decode, error_from_body, CLERK_TRACE_ID};
+pub use settings::RequestSettings;
 
 use crate::api::Client;
 use crate::error::Result;
 use crate::retry::{Decision, Outcome, RetryConfig};
-use crate::transport::Transport;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName};
 use reqwest::Method;
@@ -35,7 +36,7 @@ tokio::task_local! {
     static LAST_RESPONSE: RefCell<Option<ResponseMeta>>;
 }
 
-impl ClientHooks<Transport> for Client {
+impl ClientHooks<RequestSettings> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -193,24 +194,13 @@ fn error_kind(error: &reqwest::Error) -> &'static str {
 }
 
 /// Runs a call built with the generated client and returns its body, or a
-/// typed [`Error`](crate::Error) exactly as the crate's own operations do.
+/// typed [`Error`](crate::Error) exactly as the crate's own operations do
+/// (see [`raw`](crate::raw)).
 ///
-/// This is how an operation the crate does not wrap yet (one a newer spec
-/// added, say) is called with the crate's error handling: build it with
-/// [`Clerk::raw`](crate::Clerk::raw), pass its `send()` future here. The
-/// request takes the client's path either way (headers, retries, tracing);
-/// `send` adds the conversion of Clerk's error bodies into
+/// The request takes the client's path either way (headers, retries,
+/// tracing); `send` adds the conversion of Clerk's error bodies into
 /// [`Error::Api`](crate::Error::Api) (code, message, trace id) and of
 /// malformed bodies into [`Error::Decode`](crate::Error::Decode).
-///
-/// ```no_run
-/// # async fn demo(clerk: clerk_machines::Clerk) -> Result<(), clerk_machines::Error> {
-/// // Any generated builder works the same way, including ones a newer spec adds.
-/// let call = clerk.raw().get_machine().machine_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").send();
-/// let machine = clerk_machines::send(call).await?;
-/// println!("{}", machine.name);
-/// # Ok(()) }
-/// ```
 pub async fn send<T, E, F>(call: F) -> Result<T>
 where
     T: DeserializeOwned,

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// Header in which Clerk may return the trace id of a request.
 pub(crate) const CLERK_TRACE_ID: HeaderName = HeaderName::from_static("clerk-trace-id");
 
-/// An error body type of the generated client that [`send`](crate::send)
+/// An error body type of the generated client that [`send`](crate::raw::send)
 /// can turn into [`Error::Api`]: Clerk's `ClerkErrors` (every documented
 /// error body, after the build's repairs), or `()` for an operation that
 /// documents none.

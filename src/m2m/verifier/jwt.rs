@@ -418,10 +418,10 @@ mod tests {
 
     #[test]
     fn the_reserved_claims_are_exactly_the_ones_read() {
-        // One list (`m2m::RESERVED_CLAIMS`, which the fake uses too): a
+        // One list (`testing::M2M_RESERVED_CLAIMS`, which the fake uses too): a
         // payload of only those claims has no custom claim left.
         let mut payload = serde_json::Map::new();
-        for name in crate::m2m::RESERVED_CLAIMS {
+        for name in crate::testing::M2M_RESERVED_CLAIMS {
             payload.insert((*name).to_owned(), json!(null));
         }
         let claims: Claims = serde_json::from_value(Value::Object(payload)).unwrap();

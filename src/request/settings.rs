@@ -1,4 +1,4 @@
-//! [`Transport`]: what the generated client carries for the request path.
+//! [`RequestSettings`]: what the generated client carries for the request path.
 
 use crate::retry::RetryConfig;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, USER_AGENT};
@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// Header carrying the API version Clerk should answer with.
 const CLERK_API_VERSION: HeaderName = HeaderName::from_static("clerk-api-version");
 
-/// What the generated [`api::Client`](crate::api::Client) carries for the
+/// What the generated [`raw::Client`](crate::raw::Client) carries for the
 /// request path: the headers every request gets (`Authorization`, marked
 /// sensitive, `Clerk-API-Version`, `User-Agent`) and the retry policy.
 ///
@@ -15,21 +15,21 @@ const CLERK_API_VERSION: HeaderName = HeaderName::from_static("clerk-api-version
 /// generated client's `ClientInfo::inner()`. Its `Debug` lists header names,
 /// never values.
 #[derive(Clone)]
-pub struct Transport {
+pub struct RequestSettings {
     headers: Arc<HeaderMap>,
     retry: RetryConfig,
 }
 
-impl std::fmt::Debug for Transport {
+impl std::fmt::Debug for RequestSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport")
+        f.debug_struct("RequestSettings")
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("retry", &self.retry)
             .finish()
     }
 }
 
-impl Transport {
+impl RequestSettings {
     /// The headers sent with every request; the authorization value must be
     /// marked sensitive by the caller.
     pub(crate) fn new(

@@ -13,6 +13,9 @@ use futures::TryStreamExt;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+mod common;
+use common::{largest, max_items, max_length};
+
 async fn raw(
     fake: &FakeClerk,
     method: &str,
@@ -142,7 +145,8 @@ async fn lists_page_filter_and_sort() {
     let all: Vec<_> = clerk.machines().list().limit(2).into_stream().try_collect().await.unwrap();
     assert_eq!(all.len(), 5);
 
-    for bad in ["limit=0", "limit=501", "order_by=size", "offset=-1"] {
+    let past = format!("limit={}", largest("ListMachines", "limit") + 1);
+    for bad in ["limit=0", past.as_str(), "order_by=size", "offset=-1"] {
         let key = fake.instance_key().expose_secret().to_owned();
         let (status, _, body) = raw(&fake, "GET", &format!("/machines?{bad}"), Some(&key), None).await;
         assert_eq!(status, 422, "{bad}: {body}");
@@ -156,10 +160,13 @@ async fn validation_errors_use_clerks_body() {
     let key = fake.instance_key().expose_secret().to_owned();
     let cases = [
         (json!({"name": ""}), "name"),
-        (json!({"name": "x".repeat(256)}), "name"),
+        (json!({"name": "x".repeat(max_length("CreateMachine", "name") + 1)}), "name"),
         (json!({}), "name"),
         (json!({"name": "a", "default_token_ttl": 0}), "default_token_ttl"),
-        (json!({"name": "a", "default_token_ttl": 315_360_001u64}), "default_token_ttl"),
+        (
+            json!({"name": "a", "default_token_ttl": largest("CreateMachine", "default_token_ttl") + 1}),
+            "default_token_ttl",
+        ),
         (json!({"name": "a", "scoped_machines": ["mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"]}), "scoped_machines"),
     ];
     for (body, param) in cases {
@@ -168,12 +175,13 @@ async fn validation_errors_use_clerks_body() {
         assert_eq!(answer["errors"][0]["meta"]["param_name"], param, "{answer}");
         assert!(headers.contains_key("clerk-trace-id"));
     }
-    // 255 characters (not bytes) is fine.
+    // The longest name, in characters (not bytes), is fine.
+    let longest = "é".repeat(max_length("CreateMachine", "name"));
     let (status, _, answer) =
-        raw(&fake, "POST", "/machines", Some(&key), Some(json!({"name": "é".repeat(255)}))).await;
+        raw(&fake, "POST", "/machines", Some(&key), Some(json!({"name": longest}))).await;
     assert_eq!(status, 200, "{answer}");
     let id = answer["id"].as_str().unwrap().to_owned();
-    for ttl in [-1, 28_801] {
+    for ttl in [-1, largest("RotateMachineSecretKey", "previous_token_ttl") as i64 + 1] {
         let (status, _, _) = raw(
             &fake,
             "POST",
@@ -210,14 +218,15 @@ async fn scopes_conflict_not_found_and_limit() {
     assert!(removed.deleted);
     assert!(clerk.machines().remove_scope(&a.id, &b.id).await.unwrap_err().is_not_found());
 
-    // 150 scopes at most.
+    // As many scopes as the spec's maxItems, no more (also for scopes added later).
+    let most = max_items("CreateMachine", "scoped_machines");
     let mut targets = Vec::new();
-    for i in 0..151 {
+    for i in 0..=most {
         targets.push(clerk.machines().create(format!("t{i}"), Vec::<String>::new(), None).await.unwrap().id);
     }
-    let full = clerk.machines().create("full", targets[..150].to_vec(), None).await.unwrap();
-    assert_eq!(full.scoped_machines.len(), 150);
-    let error = clerk.machines().add_scope(&full.id, &targets[150]).await.unwrap_err();
+    let full = clerk.machines().create("full", targets[..most].to_vec(), None).await.unwrap();
+    assert_eq!(full.scoped_machines.len(), most);
+    let error = clerk.machines().add_scope(&full.id, &targets[most]).await.unwrap_err();
     assert_eq!(api_status(&error), 422, "{error}");
     let key = fake.instance_key().expose_secret().to_owned();
     let (status, _, _) =
@@ -444,7 +453,8 @@ async fn m2m_requests_are_validated() {
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer["clerk_trace_id"].is_string());
     }
-    for query in ["", "?subject=mch_short", &format!("?subject={}&limit=101", machine.id)] {
+    let past = largest("getM2MTokens", "limit") + 1;
+    for query in ["", "?subject=mch_short", &format!("?subject={}&limit={past}", machine.id)] {
         let (status, _, _) = raw(&fake, "GET", &format!("/m2m_tokens{query}"), Some(&sk), None).await;
         assert_eq!(status, 400, "{query}");
     }

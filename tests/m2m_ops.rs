@@ -292,7 +292,12 @@ fn list_tokens_checks_its_arguments_before_sending() {
     for subject in ["", "mch_short", "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk", "mch_2xhFjEI5X2qWRvtV13BzSj8H6D!"] {
         assert_invalid(run(m2m.list_tokens(subject).send()), "subject");
     }
-    for limit in [0, 101] {
+    let largest = clerk_machines::spec::operation("getM2MTokens")
+        .and_then(|op| op.field("limit"))
+        .and_then(|field| field.rules.maximum)
+        .expect("the spec bounds the page")
+        .value as u32;
+    for limit in [0, largest + 1] {
         assert_invalid(run(m2m.list_tokens(MACHINE).limit(limit).send()), "limit");
     }
     let streamed: Result<Vec<_>, _> = run(m2m.list_tokens("mch_bad").into_stream().try_collect());

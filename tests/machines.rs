@@ -393,17 +393,27 @@ async fn invalid_input_sends_nothing() {
     });
     let clerk = client(&server);
     let machines = clerk.machines();
-    let too_many: Vec<String> = (0..151).map(|i| format!("mch_{i:0>27}")).collect();
+    // Every limit from the spec's table, one past it.
+    let name_max = max_length("CreateMachine", "name");
+    let too_many: Vec<String> =
+        (0..=max_items("CreateMachine", "scoped_machines")).map(|i| format!("mch_{i:0>27}")).collect();
+    let ttl_max = largest("CreateMachine", "default_token_ttl");
+    let page_max = largest("ListMachines", "limit") as u32;
+    let update_name_max = max_length("UpdateMachine", "name");
+    let grace_max = largest("RotateMachineSecretKey", "previous_token_ttl");
     let results: Vec<(&str, Result<(), Error>)> = vec![
         ("empty name", machines.create("", Vec::<String>::new(), None).await.map(drop)),
-        ("256 chars", machines.create("é".repeat(256), Vec::<String>::new(), None).await.map(drop)),
-        ("151 scopes", machines.create("m", too_many.clone(), None).await.map(drop)),
+        (
+            "name too long",
+            machines.create("é".repeat(name_max + 1), Vec::<String>::new(), None).await.map(drop),
+        ),
+        ("too many scopes", machines.create("m", too_many.clone(), None).await.map(drop)),
         ("empty scope id", machines.create("m", [""], None).await.map(drop)),
         ("ttl zero", machines.create("m", Vec::<String>::new(), Some(Duration::ZERO)).await.map(drop)),
         (
             "ttl too long",
             machines
-                .create("m", Vec::<String>::new(), Some(Duration::from_secs(315_360_001)))
+                .create("m", Vec::<String>::new(), Some(Duration::from_secs(ttl_max + 1)))
                 .await
                 .map(drop),
         ),
@@ -412,13 +422,19 @@ async fn invalid_input_sends_nothing() {
             machines.create("m", Vec::<String>::new(), Some(Duration::from_millis(1500))).await.map(drop),
         ),
         ("limit 0", machines.list().limit(0).await.map(drop)),
-        ("limit 501", machines.list().limit(501).await.map(drop)),
+        ("limit past the maximum", machines.list().limit(page_max + 1).await.map(drop)),
         ("get empty id", machines.get("").await.map(drop)),
         ("get dot", machines.get(".").await.map(drop)),
         ("delete dotdot", machines.delete("..").await.map(drop)),
         ("empty update", machines.update(MACHINE_ID).await.map(drop)),
-        ("update long name", machines.update(MACHINE_ID).name("x".repeat(256)).await.map(drop)),
-        ("rotate 8h+1s", machines.rotate_secret_key(MACHINE_ID, Duration::from_secs(28_801)).await.map(drop)),
+        (
+            "update long name",
+            machines.update(MACHINE_ID).name("x".repeat(update_name_max + 1)).await.map(drop),
+        ),
+        (
+            "rotate past the grace maximum",
+            machines.rotate_secret_key(MACHINE_ID, Duration::from_secs(grace_max + 1)).await.map(drop),
+        ),
         ("scope to ..", machines.add_scope(MACHINE_ID, "..").await.map(drop)),
         ("unscope from empty", machines.remove_scope("", MACHINE_ID).await.map(drop)),
         ("secret key of .", machines.secret_key(".").await.map(drop)),
@@ -434,7 +450,8 @@ async fn invalid_input_sends_nothing() {
 #[tokio::test]
 async fn names_are_counted_in_characters() {
     let server = MockServer::start_async().await;
-    let name = "é".repeat(255); // 510 bytes, 255 characters: allowed
+    // The spec's longest name, in two-byte characters: allowed.
+    let name = "é".repeat(max_length("CreateMachine", "name"));
     let mut created = machine_json(MACHINE_ID, &name);
     created["secret_key"] = json!("ak_x");
     let mock = server.mock(|when, then| {
@@ -445,7 +462,7 @@ async fn names_are_counted_in_characters() {
         .machines()
         .create(&name, Vec::<String>::new(), None)
         .await
-        .expect("255 characters are fine");
+        .expect("the longest name in characters is fine");
     mock.assert_async().await;
 }
 

@@ -28,6 +28,11 @@ fn m2m_subjects_and_scopes_are_not_pattern_checked_on_decode() {
 
 #[test]
 fn request_bodies_keep_their_checks() {
-    assert!(types::CreateMachineBodyName::try_from("n".repeat(256)).is_err());
+    let longest = clerk_machines::spec::operation("CreateMachine")
+        .and_then(|op| op.field("name"))
+        .and_then(|field| field.rules.max_length)
+        .expect("the spec bounds names") as usize;
+    assert!(types::CreateMachineBodyName::try_from("n".repeat(longest)).is_ok());
+    assert!(types::CreateMachineBodyName::try_from("n".repeat(longest + 1)).is_err());
     assert!(types::CreateMachineBodyName::try_from("ok").is_ok());
 }

@@ -213,12 +213,14 @@ async fn list_machines(State(app): App, headers: HeaderMap, RawQuery(raw): RawQu
         let by_name = match field {
             "name" => true,
             "created_at" => false,
-            _ => return Err(Failure::unprocessable(
-                "order_by",
-                format!(
+            _ => {
+                return Err(Failure::unprocessable(
+                    "order_by",
+                    format!(
                     "order_by `{order}` is invalid: use name or created_at, optionally prefixed by + or -."
                 ),
-            )),
+                ))
+            }
         };
         let query = MachineQuery { limit, offset, query: params.get("query").cloned(), by_name, descending };
         app.model().list_machines(&query)

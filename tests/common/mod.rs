@@ -85,3 +85,45 @@ pub fn assert_api_error(error: &clerk_machines::Error, status: u16, code: &str, 
         other => panic!("expected Error::Api({status}), got {other:?}"),
     }
 }
+
+/// The spec's field `name` of `operation`, from the table the client was
+/// generated with (tests read limits from here, never copy them).
+pub fn spec_field(operation: &str, name: &str) -> &'static clerk_machines::spec::Field {
+    clerk_machines::spec::operation(operation)
+        .and_then(|op| op.field(name))
+        .unwrap_or_else(|| panic!("the spec states no {operation}.{name}"))
+}
+
+/// The spec's `maxLength` of a field.
+pub fn max_length(operation: &str, name: &str) -> usize {
+    let max = spec_field(operation, name).rules.max_length;
+    max.unwrap_or_else(|| panic!("{operation}.{name} has no maxLength")) as usize
+}
+
+/// The spec's `maxItems` of a field.
+pub fn max_items(operation: &str, name: &str) -> usize {
+    let max = spec_field(operation, name).rules.max_items;
+    max.unwrap_or_else(|| panic!("{operation}.{name} has no maxItems")) as usize
+}
+
+/// The largest whole number the spec allows for a field.
+pub fn largest(operation: &str, name: &str) -> u64 {
+    let bound = spec_field(operation, name).rules.maximum;
+    let bound = bound.unwrap_or_else(|| panic!("{operation}.{name} has no maximum"));
+    if bound.exclusive {
+        bound.value.ceil() as u64 - 1
+    } else {
+        bound.value.floor() as u64
+    }
+}
+
+/// The smallest whole number the spec allows for a field.
+pub fn smallest(operation: &str, name: &str) -> u64 {
+    let bound = spec_field(operation, name).rules.minimum;
+    let bound = bound.unwrap_or_else(|| panic!("{operation}.{name} has no minimum"));
+    if bound.exclusive {
+        bound.value.floor() as u64 + 1
+    } else {
+        bound.value.ceil() as u64
+    }
+}

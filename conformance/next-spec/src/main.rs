@@ -2,7 +2,7 @@
 //! the changes Clerk plausibly makes between releases (see [`mutations`]).
 //!
 //! ```sh
-//! cargo run -p next-spec -- openapi/2026-05-12.yml target/next-spec.yml
+//! cargo run -p next-spec -- openapi/2026-05-12.yml target/next-spec.yml --expect target/next-spec.expect.json
 //! CLERK_BAPI_SPEC=$PWD/target/next-spec.yml cargo test --workspace --all-features --locked
 //! ```
 //!
@@ -26,6 +26,10 @@ struct Args {
     input: PathBuf,
     /// Where to write the mutated spec (YAML).
     output: PathBuf,
+    /// Also write what the rule mutations expect of the regenerated crate
+    /// (JSON), for `tests/spec_rules.rs` (`CLERK_SPEC_EXPECT`).
+    #[arg(long)]
+    expect: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -56,5 +60,12 @@ fn run(args: &Args) -> Result<Vec<&'static mutations::Mutation>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     std::fs::write(&args.output, out).map_err(|e| format!("cannot write {}: {e}", args.output.display()))?;
+    if let Some(path) = &args.expect {
+        let expected: Vec<serde_json::Value> =
+            applied.iter().filter_map(|m| m.expect.as_ref()).map(|e| e.to_json()).collect();
+        let text =
+            serde_json::to_string_pretty(&expected).map_err(|e| format!("cannot write expectations: {e}"))?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(applied)
 }

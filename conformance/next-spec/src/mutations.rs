@@ -28,6 +28,12 @@ pub enum Kind {
     LooserResponse,
     /// Operations under other tags that the generator could not take.
     ForeignOperations,
+    /// A limit of an operation's input raised (`maxLength`, `maxItems`, `maximum`).
+    LimitRaised,
+    /// A limit of an operation's input lowered.
+    LimitLowered,
+    /// A `pattern` of an operation's input changed.
+    PatternChanged,
     /// A new `info.version`.
     Version,
 }
@@ -44,6 +50,9 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::StricterResponse,
     Kind::LooserResponse,
     Kind::ForeignOperations,
+    Kind::LimitRaised,
+    Kind::LimitLowered,
+    Kind::PatternChanged,
     Kind::Version,
 ];
 
@@ -56,6 +65,48 @@ pub struct Mutation {
     /// What it changes, in a sentence.
     pub what: &'static str,
     apply: fn(&mut Value) -> Result<(), String>,
+    /// For a changed rule: what the client and the fake must now do.
+    pub expect: Option<Expectation>,
+}
+
+/// What a rule mutation makes true of the regenerated crate: the table
+/// (`clerk_machines::spec`) states `rule` = `value` for `operation.field`,
+/// and the samples in `accepts` are sent (and pass the fake's checks) while
+/// those in `refuses` are refused before sending. Samples are JSON: a string
+/// for a pattern, a number for a bound, a count for a length or an item count.
+#[derive(Clone, Copy, Debug)]
+pub struct Expectation {
+    /// The `operationId`.
+    pub operation: &'static str,
+    /// The parameter or body field.
+    pub field: &'static str,
+    /// `maxLength`, `maxItems`, `maximum` or `pattern`.
+    pub rule: &'static str,
+    /// The new value, as JSON text (`300`, `"^mch_...$"`).
+    pub value: &'static str,
+    /// Samples the new rule allows (and the previous one may not), as JSON text.
+    pub accepts: &'static [&'static str],
+    /// Samples the new rule forbids (and the previous one may allow), as JSON text.
+    pub refuses: &'static [&'static str],
+}
+
+/// JSON text written in this file (a typo shows as `null` in the expectations, and fails the test reading them).
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+impl Expectation {
+    /// As JSON, for the file `next-spec --expect` writes.
+    pub fn to_json(self) -> Value {
+        json!({
+            "operation": self.operation,
+            "field": self.field,
+            "rule": self.rule,
+            "value": parse(self.value),
+            "accepts": self.accepts.iter().map(|s| parse(s)).collect::<Vec<_>>(),
+            "refuses": self.refuses.iter().map(|s| parse(s)).collect::<Vec<_>>(),
+        })
+    }
 }
 
 /// The `info.version` the mutated spec carries.
@@ -66,6 +117,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "machine-object-property",
         kind: Kind::ResponseProperty,
+        expect: None,
         what: "MachineWithoutScopedMachines gains an optional object `metadata`",
         apply: |spec| {
             add_property(
@@ -79,6 +131,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "machine-nullable-integer",
         kind: Kind::ResponseProperty,
+        expect: None,
         what: "MachineWithoutScopedMachines gains an optional nullable integer `last_used_at`",
         apply: |spec| {
             add_property(
@@ -92,6 +145,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "machine-array-property",
         kind: Kind::ResponseProperty,
+        expect: None,
         what: "Machine (its allOf extension) gains an optional array of strings `labels`",
         apply: |spec| {
             add_property(
@@ -105,6 +159,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "token-scalar-property",
         kind: Kind::ResponseProperty,
+        expect: None,
         what: "the inline createM2MToken 201 body gains an optional string `token_format`",
         apply: |spec| {
             add_property(
@@ -118,6 +173,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "create-machine-description",
         kind: Kind::RequestProperty,
+        expect: None,
         what: "the CreateMachine request body gains an optional string `description`",
         apply: |spec| {
             add_property(
@@ -131,6 +187,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "create-token-audience",
         kind: Kind::RequestProperty,
+        expect: None,
         what: "the createM2MToken request body (additionalProperties: false) gains an optional array `audience`",
         apply: |spec| {
             add_property(
@@ -144,6 +201,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "machine-object-enum",
         kind: Kind::ResponseEnumValue,
+        expect: None,
         what: "the `object` enum of MachineWithoutScopedMachines gains `machine_v2`",
         apply: |spec| {
             add_enum_value(spec, "/components/schemas/MachineWithoutScopedMachines/properties/object", "machine_v2")
@@ -152,6 +210,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "token-object-enum",
         kind: Kind::ResponseEnumValue,
+        expect: None,
         what: "the `object` enum of the createM2MToken 201 body gains `machine_to_machine_token_v2`",
         apply: |spec| {
             add_enum_value(
@@ -164,6 +223,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "token-format-enum",
         kind: Kind::RequestEnumValue,
+        expect: None,
         what: "the createM2MToken `token_format` enum gains `paseto`",
         apply: |spec| {
             add_enum_value(
@@ -178,6 +238,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "new-machines-operation",
         kind: Kind::NewOperation,
+        expect: None,
         what: "GET /machines/{machine_id}/usage (GetMachineUsage, tag Machines) with an inline 404 error schema",
         apply: |spec| {
             let paths = object_at(spec, "/paths")?;
@@ -220,6 +281,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "new-error-statuses",
         kind: Kind::NewErrorStatus,
+        expect: None,
         what: "GetMachine documents 429 (shared ClerkErrors response); revokeM2MToken documents 409 (inline error schema)",
         apply: |spec| {
             let get = object_at(spec, "/paths/~1machines~1{machine_id}/get/responses")?;
@@ -231,6 +293,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "stricter-machine",
         kind: Kind::StricterResponse,
+        expect: None,
         what: "MachineWithoutScopedMachines and MachineScope get additionalProperties: false",
         apply: |spec| {
             for pointer in ["/components/schemas/MachineWithoutScopedMachines", "/components/schemas/MachineScope"] {
@@ -242,6 +305,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "looser-token-response",
         kind: Kind::LooserResponse,
+        expect: None,
         what: "the createM2MToken 201 body drops additionalProperties: false; DeleteMachine's body allows any",
         apply: |spec| {
             let created = object_at(spec, &format!("{CREATE_TOKEN}/responses/201/content/application~1json/schema"))?;
@@ -255,6 +319,7 @@ pub const MUTATIONS: &[Mutation] = &[
     Mutation {
         name: "foreign-operations",
         kind: Kind::ForeignOperations,
+        expect: None,
         what: "operations under a new tag that progenitor cannot take (two success schemas, two media types, no operationId)",
         apply: |spec| {
             let paths = object_at(spec, "/paths")?;
@@ -287,8 +352,106 @@ pub const MUTATIONS: &[Mutation] = &[
         },
     },
     Mutation {
+        name: "longer-machine-names",
+        kind: Kind::LimitRaised,
+        expect: Some(Expectation {
+            operation: "CreateMachine",
+            field: "name",
+            rule: "maxLength",
+            value: "300",
+            accepts: &["300"],
+            refuses: &["301"],
+        }),
+        what: "CreateMachine's `name` takes 300 characters (was 255); UpdateMachine's keeps its own limit",
+        apply: |spec| set_limit(spec, &format!("{CREATE_MACHINE}/properties/name"), "maxLength", 300, Change::Raise),
+    },
+    Mutation {
+        name: "more-scoped-machines",
+        kind: Kind::LimitRaised,
+        expect: Some(Expectation {
+            operation: "CreateMachine",
+            field: "scoped_machines",
+            rule: "maxItems",
+            value: "200",
+            accepts: &["200"],
+            refuses: &["201"],
+        }),
+        what: "CreateMachine's `scoped_machines` takes 200 ids (was 150)",
+        apply: |spec| {
+            set_limit(spec, &format!("{CREATE_MACHINE}/properties/scoped_machines"), "maxItems", 200, Change::Raise)
+        },
+    },
+    Mutation {
+        name: "shorter-key-grace",
+        kind: Kind::LimitLowered,
+        expect: Some(Expectation {
+            operation: "RotateMachineSecretKey",
+            field: "previous_token_ttl",
+            rule: "maximum",
+            value: "3600",
+            accepts: &["3600"],
+            refuses: &["3601", "28800"],
+        }),
+        what: "RotateMachineSecretKey's `previous_token_ttl` is at most 3600 s (was 28800)",
+        apply: |spec| {
+            set_limit(
+                spec,
+                "/paths/~1machines~1{machine_id}~1secret_key~1rotate/post/requestBody/content/application~1json/schema/properties/previous_token_ttl",
+                "maximum",
+                3600,
+                Change::Lower,
+            )
+        },
+    },
+    Mutation {
+        name: "smaller-shared-page",
+        kind: Kind::LimitLowered,
+        expect: Some(Expectation {
+            operation: "ListMachines",
+            field: "limit",
+            rule: "maximum",
+            value: "250",
+            accepts: &["250"],
+            refuses: &["251", "500"],
+        }),
+        what: "the shared `LimitParameter` (ListMachines' `limit`, through a $ref) is at most 250 (was 500)",
+        apply: |spec| set_limit(spec, "/components/parameters/LimitParameter/schema", "maximum", 250, Change::Lower),
+    },
+    Mutation {
+        name: "stricter-token-subject",
+        kind: Kind::PatternChanged,
+        expect: Some(Expectation {
+            operation: "getM2MTokens",
+            field: "subject",
+            rule: "pattern",
+            value: "\"^mch_[A-Za-z0-9]{27}$\"",
+            accepts: &["\"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk\""],
+            refuses: &["\"mch_2xhFjEI5X2qWRvtV13Bz_j8H6Dk\""],
+        }),
+        what: "getM2MTokens' `subject` pattern no longer allows `_` after `mch_` (was `^mch_\\w{27}$`)",
+        apply: |spec| {
+            let subject = spec
+                .pointer_mut("/paths/~1m2m_tokens/get/parameters")
+                .and_then(Value::as_array_mut)
+                .and_then(|params| params.iter_mut().find(|p| p.get("name") == Some(&json!("subject"))))
+                .and_then(|param| param.get_mut("schema"))
+                .and_then(Value::as_object_mut)
+                .ok_or("getM2MTokens has no `subject` parameter schema")?;
+            let new = json!("^mch_[A-Za-z0-9]{27}$");
+            match subject.get("pattern") {
+                Some(old) if *old == new => Err("the pattern is changed already".to_owned()),
+                Some(_) => {
+                    subject.insert("pattern".into(), new);
+                    Ok(())
+                }
+                None => Err("`subject` has no pattern to change".to_owned()),
+            }
+        },
+    },
+    Mutation {
         name: "version",
         kind: Kind::Version,
+        expect: None,
         what: "info.version becomes the next release's date",
         apply: |spec| {
             let version = spec.pointer_mut("/info/version").ok_or("the spec has no info.version")?;
@@ -302,6 +465,7 @@ pub const MUTATIONS: &[Mutation] = &[
 ];
 
 const CREATE_TOKEN: &str = "/paths/~1m2m_tokens/post";
+const CREATE_MACHINE: &str = "/paths/~1machines/post/requestBody/content/application~1json/schema";
 const USAGE_PATH: &str = "/machines/{machine_id}/usage";
 
 /// Applies every mutation in order; fails on the first that cannot apply.
@@ -332,6 +496,30 @@ fn insert_new(map: &mut serde_json::Map<String, Value>, key: &str, value: Value)
         return Err(format!("`{key}` exists already"));
     }
     map.insert(key.to_owned(), value);
+    Ok(())
+}
+
+/// Which way a limit moves.
+#[derive(Clone, Copy)]
+enum Change {
+    Raise,
+    Lower,
+}
+
+/// Sets the numeric `key` of the schema at `pointer` to `to`, which must
+/// move it the way `change` says (so that a second pass refuses).
+fn set_limit(spec: &mut Value, pointer: &str, key: &str, to: u64, change: Change) -> Result<(), String> {
+    let schema = object_at(spec, pointer)?;
+    let from =
+        schema.get(key).and_then(Value::as_u64).ok_or_else(|| format!("{pointer} has no whole `{key}`"))?;
+    let moves = match change {
+        Change::Raise => to > from,
+        Change::Lower => to < from,
+    };
+    if !moves {
+        return Err(format!("`{key}` is {from} already; {to} would not change it the intended way"));
+    }
+    schema.insert(key.to_owned(), json!(to));
     Ok(())
 }
 
@@ -427,5 +615,20 @@ mod tests {
         apply_all(&mut spec).expect("first pass");
         let error = apply_all(&mut spec).err().expect("second pass must refuse");
         assert!(error.contains("exists already") || error.contains("already"), "{error}");
+    }
+
+    #[test]
+    fn rule_mutations_say_what_they_expect() {
+        let rules: Vec<&Mutation> = MUTATIONS.iter().filter(|m| m.expect.is_some()).collect();
+        let count = |kind| rules.iter().filter(|m| m.kind == kind).count();
+        assert!(
+            count(Kind::LimitRaised) >= 2
+                && count(Kind::LimitLowered) >= 2
+                && count(Kind::PatternChanged) >= 1
+        );
+        let (_, mut spec) = vendored_spec();
+        apply_all(&mut spec).expect("applies");
+        let page = spec.pointer("/components/parameters/LimitParameter/schema/maximum");
+        assert_eq!(page, Some(&json!(250)), "one limit moves through the shared $ref");
     }
 }

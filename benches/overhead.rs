@@ -18,6 +18,9 @@
 //! Environment:
 //! - `CLERK_PERF_QUICK=1`: fewer operations and rounds (about 20 s).
 //! - `CLERK_PERF_ONLY=requests|decode|reuse`: run one part.
+//! - `CLERK_PERF_CONCURRENCY=1,16`: the concurrency levels of the request
+//!   part (default 1, 16 and 64); `CLERK_PERF_RETRIES=off`: the crate's
+//!   client with `RetryConfig::disabled()` there.
 //! - `CLERK_PERF_DECODE=crate|floor|none` with `CLERK_PERF_ITERS=N`: only
 //!   decode N times and exit, for instruction counts under valgrind (`benches/instructions.sh`).
 //! - `CLERK_PERF_REQUESTS=crate|crate-no-retries|floor` with `CLERK_PERF_ITERS=N`: warm both
@@ -373,7 +376,12 @@ fn batch(
 
 fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
     let base = format!("{}/v1", server.url);
-    let clerk = Clerk::new(SECRET_KEY, ClerkConfig::default().with_base_url(&base)).expect("client");
+    let mut config = ClerkConfig::default().with_base_url(&base);
+    if std::env::var("CLERK_PERF_RETRIES").as_deref() == Ok("off") {
+        // What the request copy kept for a retry costs under load.
+        config = config.with_retry(clerk_machines::RetryConfig::disabled());
+    }
+    let clerk = Clerk::new(SECRET_KEY, config).expect("client");
     let clients = Clients { clerk: Arc::new(clerk), floor: Arc::new(floor::Floor::new(&base, SECRET_KEY)) };
     let (ops, rounds) = if quick { (640, 3) } else { (6_400, 9) };
     println!("\n## request overhead: create + get = 1 op, {ops} ops per batch, {rounds} rounds per side");
@@ -382,7 +390,11 @@ fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
         "{:>11} | {:>14} | {:>14} | {:>11} | {:>17} | {:>15}",
         "concurrency", "crate CPU/op", "floor CPU/op", "crate/floor", "round ratios", "wall/op c / f"
     );
-    for concurrency in [1usize, 16, 64] {
+    let levels: Vec<usize> = match std::env::var("CLERK_PERF_CONCURRENCY") {
+        Ok(list) => list.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+        Err(_) => vec![1, 16, 64],
+    };
+    for concurrency in levels {
         // Warm up: connections, allocator, caches.
         batch(runtime, &clients, Side::Crate, ops / 4, concurrency);
         batch(runtime, &clients, Side::Floor, ops / 4, concurrency);

@@ -174,6 +174,14 @@ fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
             )
         })
         .collect();
+    // A `match` rather than a scan: the facades look an operation up on
+    // every call.
+    let arms: String = prepared
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(index, op)| format!("        {:?} => Some(&OPERATIONS[{index}]),\n", op.id))
+        .collect();
     let file_name = spec_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     format!(
         "/// `info.version` of the spec the client was generated from; sent as `Clerk-API-Version`.\n\
@@ -183,6 +191,8 @@ fn spec_info(prepared: &Prepared, spec_path: &Path) -> String {
          /// Every operation the client was generated with, in the spec's order,\n\
          /// with the rules of its input as the spec states them.\n\
          pub const OPERATIONS: &[Operation] = &[\n{operations}];\n\
+         /// The generated operation with this `operationId`.\n\
+         pub fn operation(id: &str) -> Option<&'static Operation> {{\n    match id {{\n{arms}        _ => None,\n    }}\n}}\n\
          /// One compiled regular expression per distinct `Pattern` slot, made on first use.\n\
          static PATTERN_SLOTS: [std::sync::OnceLock<Option<regress::Regex>>; {slots}] =\n    \
          [const {{ std::sync::OnceLock::new() }}; {slots}];\n\

@@ -8,6 +8,7 @@ use crate::machines::Machines;
 use crate::request::RequestSettings;
 use crate::secret::SecretString;
 use reqwest::header::HeaderValue;
+use std::borrow::Cow;
 
 /// Which kind of key a client authenticates with, read from its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,11 +81,9 @@ impl Clerk {
     /// [`Error::Transport`] when the HTTP client cannot be built.
     pub fn new(secret_key: impl Into<SecretString>, config: ClerkConfig) -> Result<Self> {
         let (authorization, key_kind) = authorization(&secret_key.into())?;
-        let api_version = HeaderValue::try_from(config.api_version()).map_err(|_| {
-            Error::invalid("api_version", "contains characters not allowed in an HTTP header")
-        })?;
-        let user_agent = HeaderValue::try_from(config.user_agent())
-            .map_err(|_| Error::invalid("user_agent", "contains characters not allowed in an HTTP header"))?;
+        let (version, agent) = config.header_texts();
+        let api_version = header_value("api_version", version)?;
+        let user_agent = header_value("user_agent", agent)?;
         let base_url = normalize_base_url(config.base_url())?;
         let http = match config.http_client() {
             Some(client) => client.clone(),
@@ -185,6 +184,20 @@ fn authorization(secret_key: &SecretString) -> Result<(HeaderValue, KeyKind)> {
         .map_err(|_| Error::invalid("secret_key", "contains characters not allowed in an HTTP header"))?;
     authorization.set_sensitive(true);
     Ok((authorization, KeyKind::of(key)))
+}
+
+/// A header value for a setting. A `&'static str` (the defaults) becomes a
+/// static value: every request gets a copy of each header, and copying a
+/// static value writes nothing, where copying one built from a `String`
+/// bumps a reference count that all the cores sending requests share.
+// `&Cow` rather than `&str`: only the `Borrowed` arm proves the text `'static`.
+#[allow(clippy::ptr_arg)]
+fn header_value(field: &'static str, text: &Cow<'static, str>) -> Result<HeaderValue> {
+    let invalid = || Error::invalid(field, "contains characters not allowed in an HTTP header");
+    match text {
+        Cow::Borrowed(text) if HeaderValue::try_from(*text).is_ok() => Ok(HeaderValue::from_static(text)),
+        _ => HeaderValue::try_from(text.as_ref()).map_err(|_| invalid()),
+    }
 }
 
 /// Checks the base URL and drops trailing slashes (the generated client

@@ -3,6 +3,7 @@
 
 use crate::defaults;
 use crate::retry::RetryConfig;
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// How a [`Clerk`](crate::Clerk) client talks to the API.
@@ -25,8 +26,11 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct ClerkConfig {
     base_url: String,
-    api_version: String,
-    user_agent: String,
+    // `Cow` so that the defaults stay `&'static str`: their header values are
+    // then static too, and cloning them into each request touches no shared
+    // reference count (see `header_value` in `client.rs`).
+    api_version: Cow<'static, str>,
+    user_agent: Cow<'static, str>,
     connect_timeout: Duration,
     request_timeout: Duration,
     http_client: Option<reqwest::Client>,
@@ -53,8 +57,8 @@ impl Default for ClerkConfig {
     fn default() -> Self {
         Self {
             base_url: defaults::BASE_URL.to_owned(),
-            api_version: crate::spec::VERSION.to_owned(),
-            user_agent: defaults::USER_AGENT.to_owned(),
+            api_version: Cow::Borrowed(crate::spec::VERSION),
+            user_agent: Cow::Borrowed(defaults::USER_AGENT),
             connect_timeout: defaults::CONNECT_TIMEOUT,
             request_timeout: defaults::REQUEST_TIMEOUT,
             http_client: None,
@@ -73,13 +77,13 @@ impl ClerkConfig {
     /// The `Clerk-API-Version` to request (default: the version of the spec
     /// the client was generated from, [`spec::VERSION`](crate::spec::VERSION)).
     pub fn with_api_version(mut self, version: impl Into<String>) -> Self {
-        self.api_version = version.into();
+        self.api_version = Cow::Owned(version.into());
         self
     }
 
     /// The `User-Agent` header (default [`defaults::USER_AGENT`]).
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.user_agent = Cow::Owned(user_agent.into());
         self
     }
 
@@ -125,6 +129,11 @@ impl ClerkConfig {
     /// The `User-Agent` sent.
     pub fn user_agent(&self) -> &str {
         &self.user_agent
+    }
+
+    /// The version and user agent as set (a default is borrowed for good).
+    pub(crate) fn header_texts(&self) -> (&Cow<'static, str>, &Cow<'static, str>) {
+        (&self.api_version, &self.user_agent)
     }
 
     /// Time allowed to open a connection.

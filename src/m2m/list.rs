@@ -66,7 +66,7 @@ impl Listing for M2mTokenFilters {
             if let Some(expired) = self.expired {
                 request = request.expired(expired);
             }
-            let page = crate::request::send(request.send()).await?;
+            let page = crate::request::send(Box::pin(request.send())).await?;
             Ok((page.m2m_tokens, page.total_count))
         })
     }

@@ -126,7 +126,7 @@ impl<'a> M2m<'a> {
         }
         validate::input("verifyM2MToken").text("token", token)?;
         let body = types::VerifyM2mTokenBody::builder().token(token.to_owned());
-        send(self.clerk.raw().verify_m2m_token().body(body).send()).await
+        send(Box::pin(self.clerk.raw().verify_m2m_token().body(body).send())).await
     }
 }
 

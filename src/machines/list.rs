@@ -54,7 +54,7 @@ impl Listing for MachineFilters {
             request = request.order_by(order.to_string());
         }
         Box::pin(async move {
-            let page = crate::request::send(request.send()).await?;
+            let page = crate::request::send(Box::pin(request.send())).await?;
             Ok((page.data, page.total_count as f64))
         })
     }

@@ -18,7 +18,7 @@ use crate::api::Client;
 use crate::error::Result;
 use crate::retry::{Decision, Outcome, RetryConfig};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderName};
+use reqwest::header::HeaderName;
 use reqwest::Method;
 use response::{convert, ResponseMeta};
 use serde::de::DeserializeOwned;
@@ -88,7 +88,7 @@ impl ClientHooks<RequestSettings> for Client {
             *last.borrow_mut() = result.as_ref().ok().map(|response| {
                 let status = response.status();
                 // Only error statuses need the headers (trace id, `Retry-After`).
-                let headers = if status.is_success() { HeaderMap::new() } else { response.headers().clone() };
+                let headers = (!status.is_success()).then(|| Box::new(response.headers().clone()));
                 ResponseMeta { status, headers }
             });
         });

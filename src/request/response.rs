@@ -43,10 +43,14 @@ mod sealed {
 /// Status and headers of the last response of a call, recorded by the
 /// request path so that errors the generated code reports without them (an
 /// error body that does not decode) can still say what Clerk answered.
+///
+/// Small on purpose (the headers are boxed, and kept only for error
+/// statuses): the task-local slot holding it is moved in and out on every
+/// poll of a call.
 #[derive(Clone, Debug)]
 pub(crate) struct ResponseMeta {
     pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: Option<Box<HeaderMap>>,
 }
 
 /// Converts an error of the generated client. A success status the spec did
@@ -70,7 +74,9 @@ pub(crate) async fn convert<T: DeserializeOwned, E: ErrorBody>(
             api_error(status, &headers, errors, trace_id)
         }
         Gen::InvalidResponsePayload(body, _) => match meta {
-            Some(meta) if !meta.status.is_success() => error_from_body(meta.status, &meta.headers, &body),
+            Some(meta) if !meta.status.is_success() => {
+                error_from_body(meta.status, meta.headers.as_deref().unwrap_or(&HeaderMap::new()), &body)
+            }
             Some(meta) => decode_error::<T>(meta.status, &body),
             // `exec` records every response's status, so this arm is reached
             // only by a call that did not go through it: a documented

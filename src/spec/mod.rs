@@ -184,9 +184,6 @@ impl Pattern {
     }
 }
 
+// `VERSION`, `FILE`, `OPERATIONS`, `operation(id)` and the pattern slots,
+// written by the build.
 include!(concat!(env!("OUT_DIR"), "/spec_info.rs"));
-
-/// The generated operation with this `operationId`.
-pub fn operation(id: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|op| op.id == id)
-}

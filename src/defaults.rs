@@ -27,6 +27,23 @@ pub const STREAM_PAGE_SIZE: u32 = 100;
 
 /// How long before a token's expiry [`M2mTokenSource`](crate::m2m::M2mTokenSource) mints the next one.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+/// How long before its expiry [`M2mTokenSource`](crate::m2m::M2mTokenSource)
+/// stops handing out a token, so that it is still valid when the called
+/// service checks it: the request's transit, the service's own call to Clerk
+/// for an opaque token, and the clock skew between this host and Clerk's or
+/// the service's. At most a quarter of the refresh margin is taken, so that
+/// a short-lived token leaves time to refresh. (The expiry itself is counted
+/// on this host's clock from when the mint was sent, which already absorbs
+/// the mint's own transit and any skew with Clerk's clock.)
+pub const EXPIRY_ALLOWANCE: Duration = Duration::from_secs(5);
+/// Wait after the first failed refresh of an [`M2mTokenSource`](crate::m2m::M2mTokenSource)
+/// before the next attempt; doubled after each further failure, and drawn
+/// at random between half of that and all of it.
+pub const REFRESH_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest wait between two refresh attempts of an
+/// [`M2mTokenSource`](crate::m2m::M2mTokenSource), a `Retry-After` included:
+/// with the default refresh margin, at least two attempts fit in the window.
+pub const REFRESH_MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Clock skew allowed on a token's `exp`, `nbf` and `iat` (Clerk's own verifier allows 5 s).
 pub const LEEWAY: Duration = Duration::from_secs(5);
 /// Longest time verification keys are trusted before they are fetched again (Clerk's verifier: 5 minutes).

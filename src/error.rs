@@ -72,10 +72,12 @@ pub enum Error {
     #[cfg(feature = "jwt")]
     #[error("M2M token rejected: {0}")]
     Verify(VerifyError),
-    /// An [`M2mTokenSource`](crate::m2m::M2mTokenSource) could not mint a token.
+    /// An [`M2mTokenSource`](crate::m2m::M2mTokenSource) has no valid token
+    /// left and could not mint one: the last refresh failure.
     ///
     /// Every caller that waited for the same refresh gets the same error
-    /// (hence the [`Arc`]); the next call tries again. [`Error::status`],
+    /// (hence the [`Arc`]), and so does every call while the source backs off
+    /// before its next attempt. [`Error::status`],
     /// [`Error::code`] and [`Error::trace_id`] look through it.
     #[error("minting an M2M token failed: {0}")]
     TokenRefresh(#[source] Arc<Error>),

@@ -517,3 +517,39 @@ async fn every_operation_of_the_spec_is_served_or_named_as_not_implemented() {
     let (status, _, answer) = raw(&fake, "GET", "/nothing/here", Some(&key), None).await;
     assert_eq!((status, answer["errors"][0]["code"].as_str()), (404, Some("resource_not_found")));
 }
+
+#[tokio::test]
+async fn an_outage_answers_every_request_until_it_ends_and_keeps_the_state() {
+    let fake = FakeClerk::start().await.unwrap();
+    let machine = fake.clerk().machines().create("worker", Vec::<String>::new(), None).await.unwrap();
+    let key = machine.secret_key.expose_secret().to_owned();
+    fake.start_outage(503, Some(Duration::from_secs(7)));
+    let (status, headers, body) = raw(&fake, "POST", "/m2m_tokens", Some(&key), Some(json!({}))).await;
+    assert_eq!(status, 503);
+    assert_eq!(headers["retry-after"], "7");
+    assert_eq!(body["errors"][0]["code"], "service_unavailable");
+    assert!(body["clerk_trace_id"].is_string());
+    // Through the client (sent once): a typed error with Clerk's code and the wait asked for.
+    let config = clerk_machines::ClerkConfig::default()
+        .with_base_url(fake.url())
+        .with_retry(clerk_machines::RetryConfig::disabled());
+    let once = Clerk::new(fake.instance_key().clone(), config).unwrap();
+    let error = once.machines().get(&machine.id).await.unwrap_err();
+    assert_eq!(error.code(), Some("service_unavailable"));
+    assert!(
+        matches!(error, Error::Api { retry_after: Some(wait), .. } if wait == Duration::from_secs(7)),
+        "{error:?}"
+    );
+    fake.start_outage(429, None);
+    let (status, headers, body) =
+        raw(&fake, "GET", "/machines", Some(fake.instance_key().expose_secret()), None).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (429, Some("too_many_requests")));
+    assert!(headers.get("retry-after").is_none());
+    fake.start_outage(200, None);
+    assert_eq!(raw(&fake, "GET", "/machines", None, None).await.0, 503, "not an error status: 503");
+    assert_eq!(fake.outage_answers(), 4);
+    fake.end_outage();
+    let (status, _, _) = raw(&fake, "POST", "/m2m_tokens", Some(&key), Some(json!({}))).await;
+    assert_eq!(status, 201, "the machine and its key survived the outage");
+    assert_eq!(fake.outage_answers(), 4);
+}

@@ -133,6 +133,21 @@ impl Failure {
         )
     }
 
+    /// An outage set with `FakeClerk::start_outage`: 429 `too_many_requests`,
+    /// or another status with `service_unavailable`.
+    pub(crate) fn outage(status: StatusCode) -> Self {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            Self::new(status, "too_many_requests", "Too many requests", "Too many requests, retry later.")
+        } else {
+            Self::new(
+                status,
+                "service_unavailable",
+                "Service unavailable",
+                "The service is unavailable (an outage set on the fake), retry later.",
+            )
+        }
+    }
+
     /// The body Clerk sends: `{"errors":[...],"clerk_trace_id":...}`, built
     /// with the generated `ClerkErrors` so that its shape is the spec's.
     pub(crate) fn body(&self, trace_id: &str) -> Outcome<types::ClerkErrors> {

@@ -19,6 +19,10 @@
 //! not implement (a newer spec added it) is answered with a `501` in Clerk's
 //! error shape, code `fake_not_implemented`, naming the operation.
 //!
+//! [`FakeClerk::start_outage`] makes it answer every request with a 429 or a
+//! 5xx (Clerk's error body, `Retry-After`) until [`FakeClerk::end_outage`],
+//! for tests of how a client rides out Clerk's failures.
+//!
 //! State lives in memory and is lost when the fake stops; it stops when dropped.
 //!
 //! ```no_run
@@ -130,6 +134,8 @@ impl FakeClerk {
             clock: Arc::new(OffsetClock::new()),
             signer: tokio::sync::OnceCell::new(),
             verifier: tokio::sync::OnceCell::new(),
+            outage: Mutex::new(None),
+            outage_answers: Default::default(),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = routes::router(shared.clone());
@@ -184,6 +190,33 @@ impl FakeClerk {
     /// behave as if `by` had passed. Time never goes back.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance(by);
+    }
+
+    /// Simulates an outage of Clerk, or its rate limit, until
+    /// [`end_outage`](Self::end_outage): every request is answered with
+    /// `status` and Clerk's error body (code `too_many_requests` for 429,
+    /// `service_unavailable` otherwise), with `Retry-After` in whole seconds
+    /// when `retry_after` is given. A status that is not an error (outside
+    /// 400 to 599) is taken as 503. Nothing is served meanwhile, and the
+    /// fake's state is kept: machines, keys and tokens work again afterwards.
+    /// For tests of how a client rides out Clerk's bad minutes.
+    pub fn start_outage(&self, status: u16, retry_after: Option<Duration>) {
+        let status = axum::http::StatusCode::from_u16(status)
+            .ok()
+            .filter(|status| status.is_client_error() || status.is_server_error())
+            .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        *self.shared.outage.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some(routes::Outage { status, retry_after });
+    }
+
+    /// Ends the outage started with [`start_outage`](Self::start_outage).
+    pub fn end_outage(&self) {
+        *self.shared.outage.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    /// How many requests were answered by an outage since the fake started.
+    pub fn outage_answers(&self) -> u64 {
+        self.shared.outage_answers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops the server and waits until it has stopped.

@@ -17,7 +17,9 @@ use clerk_machines::{spec, types};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// State shared by the handlers.
 #[derive(Debug)]
@@ -28,6 +30,17 @@ pub(crate) struct Shared {
     pub(crate) signer: tokio::sync::OnceCell<Arc<JwtSigner>>,
     /// The verifier of this instance's JWTs, on the fake's clock, without leeway.
     pub(crate) verifier: tokio::sync::OnceCell<M2mVerifier>,
+    /// The outage set with `FakeClerk::start_outage`, if any.
+    pub(crate) outage: Mutex<Option<Outage>>,
+    /// Requests answered by an outage so far.
+    pub(crate) outage_answers: AtomicU64,
+}
+
+/// How the fake answers every request during an outage.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Outage {
+    pub(crate) status: StatusCode,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl Shared {
@@ -102,7 +115,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/m2m_tokens/{m2m_token_id}/revoke", post(revoke_token))
         .route("/v1/jwks", get(jwks))
         .fallback(unserved)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), outage))
         .with_state(shared)
+}
+
+/// During an outage, every request gets its answer instead of being served.
+async fn outage(State(app): App, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let current = *app.outage.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some(Outage { status, retry_after }) = current else {
+        return next.run(request).await;
+    };
+    app.outage_answers.fetch_add(1, Ordering::Relaxed);
+    let mut response = Failure::outage(status).into_response();
+    if let Some(wait) = retry_after {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, wait.as_secs().into());
+    }
+    response
 }
 
 /// Requests no route serves: an operation of the spec the fake does not

@@ -36,6 +36,11 @@ impl<'a> CreateM2mToken<'a> {
         }
     }
 
+    /// Checks the options as [`send`](Self::send) does, without sending.
+    pub(super) fn check(&self) -> Result<()> {
+        self.body().map(drop)
+    }
+
     /// Authenticates this request with this machine secret key (`ak_...`)
     /// instead of the client's key. The client's connection pool is reused.
     pub fn machine_secret_key(mut self, key: impl Into<SecretString>) -> Self {

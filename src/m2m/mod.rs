@@ -4,7 +4,8 @@
 //!   list, revoke, verify). As with [`Machines`](crate::machines::Machines),
 //!   methods take the required arguments and return a request builder you
 //!   `.await` (or finish with `.send()`).
-//! - [`M2mTokenSource`]: the calling side's cached, single-flight supply of tokens.
+//! - [`M2mTokenSource`]: the calling side's cached supply of tokens, refreshed
+//!   ahead of expiry in the background, served through Clerk's failures.
 //! - `M2mVerifier` (feature `jwt`): the called side's check of incoming
 //!   tokens, JWTs locally and opaque tokens through Clerk.
 
@@ -19,7 +20,7 @@ mod verifier;
 pub use create::CreateM2mToken;
 pub use list::{ListM2mTokens, ListedM2mToken, M2mTokenFilters};
 pub use revoke::RevokeM2mToken;
-pub use source::{M2mTokenSource, M2mTokenSourceBuilder};
+pub use source::{M2mTokenSource, M2mTokenSourceBuilder, M2mTokenSourceStatus};
 #[cfg(feature = "jwt")]
 pub use verifier::{
     bearer_token, CacheStats, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,

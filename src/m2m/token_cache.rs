@@ -9,35 +9,73 @@
 //! written only when a new token is stored) and clones the thread's copy.
 //! A thread takes a new copy, under the slot's lock, when the generation
 //! has moved on.
+//!
+//! A lookup says more than hit or miss: a token before its refresh time is
+//! [`Lookup::Fresh`], one in its refresh window but still valid is
+//! [`Lookup::Due`] (handed out while a refresh runs), and past its validity,
+//! or with no token at all, [`Lookup::Expired`]. Telling them apart costs one
+//! more comparison, made only once the refresh time has passed.
 
 use crate::secret::SecretString;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-/// A minted token and when to replace it.
+/// A minted token, when to replace it and until when to hand it out.
 #[derive(Clone)]
 pub(super) struct Cached {
     pub(super) token: SecretString,
     /// When to mint the next one; `None` for a token that does not expire.
     pub(super) refresh_at: Option<SystemTime>,
+    /// The last moment it is handed out (its expiry less the safety
+    /// allowance); `None` for a token that does not expire.
+    pub(super) valid_until: Option<SystemTime>,
+}
+
+/// What a lookup found at a given time.
+pub(super) enum Lookup {
+    /// A token before its refresh time.
+    Fresh(SecretString),
+    /// A token in its refresh window: still valid, due for replacement.
+    Due(SecretString),
+    /// No token, or one past its validity.
+    Expired,
 }
 
 impl Cached {
-    fn fresh_at(&self, now: SystemTime) -> bool {
-        self.refresh_at.is_none_or(|at| now < at)
+    fn lookup(&self, now: SystemTime) -> Lookup {
+        if self.refresh_at.is_none_or(|at| now < at) {
+            Lookup::Fresh(self.token.clone())
+        } else if self.valid_until.is_none_or(|until| now < until) {
+            Lookup::Due(self.token.clone())
+        } else {
+            Lookup::Expired
+        }
+    }
+
+    /// How long it is still handed out at `now` (`Duration::MAX` when it
+    /// does not expire); `None` once it is not.
+    fn valid_for(&self, now: SystemTime) -> Option<Duration> {
+        match self.valid_until {
+            None => Some(Duration::MAX),
+            Some(until) => until.duration_since(now).ok().filter(|left| !left.is_zero()),
+        }
     }
 
     /// A copy that shares no memory with `self`.
     fn deep_copy(&self) -> Self {
-        Self { token: SecretString::from(self.token.expose_secret()), refresh_at: self.refresh_at }
+        Self {
+            token: SecretString::from(self.token.expose_secret()),
+            refresh_at: self.refresh_at,
+            valid_until: self.valid_until,
+        }
     }
 }
 
-/// A clone of the token in `cached`, if it is fresh at `now`.
-fn fresh_token(cached: Option<&Cached>, now: SystemTime) -> Option<SecretString> {
-    cached.filter(|cached| cached.fresh_at(now)).map(|cached| cached.token.clone())
+/// What `cached` holds at `now`.
+fn lookup(cached: Option<&Cached>, now: SystemTime) -> Lookup {
+    cached.map_or(Lookup::Expired, |cached| cached.lookup(now))
 }
 
 /// The shared slot of one token source.
@@ -68,8 +106,8 @@ impl TokenCache {
         Self { generation: Arc::new(AtomicU64::new(0)), slot: Mutex::new(None) }
     }
 
-    /// The cached token, if it is fresh at `now`.
-    pub(super) fn fresh(&self, now: SystemTime) -> Option<SecretString> {
+    /// The cached token at `now`: fresh, due for refresh, or none valid.
+    pub(super) fn lookup(&self, now: SystemTime) -> Lookup {
         let generation = self.generation.load(Ordering::Acquire);
         let from_replica = REPLICAS.try_with(|replicas| {
             let mut replicas = replicas.try_borrow_mut().ok()?;
@@ -77,13 +115,13 @@ impl TokenCache {
             if replica.generation != generation {
                 *replica = self.copy();
             }
-            Some(fresh_token(replica.cached.as_ref(), now))
+            Some(lookup(replica.cached.as_ref(), now))
         });
         match from_replica {
             Ok(Some(answer)) => answer,
             // This thread's copies are unavailable (the thread is ending):
             // read the shared slot instead.
-            _ => fresh_token(self.lock().as_ref(), now),
+            _ => lookup(self.lock().as_ref(), now),
         }
     }
 
@@ -94,9 +132,10 @@ impl TokenCache {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Whether a token is cached (fresh or not).
-    pub(super) fn is_filled(&self) -> bool {
-        self.lock().is_some()
+    /// How long the cached token is still handed out at `now`
+    /// (`Duration::MAX` when it does not expire); `None` when none is.
+    pub(super) fn valid_for(&self, now: SystemTime) -> Option<Duration> {
+        self.lock().as_ref().and_then(|cached| cached.valid_for(now))
     }
 
     /// This cache's copy in `replicas`, made now if the thread has none.
@@ -131,14 +170,20 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn cached(token: &str, refresh_at: Option<SystemTime>) -> Option<Cached> {
-        Some(Cached { token: SecretString::from(token), refresh_at })
+        Some(Cached { token: SecretString::from(token), refresh_at, valid_until: refresh_at })
+    }
+
+    fn fresh(cache: &TokenCache, now: SystemTime) -> Option<SecretString> {
+        match cache.lookup(now) {
+            Lookup::Fresh(token) => Some(token),
+            Lookup::Due(_) | Lookup::Expired => None,
+        }
     }
 
     fn read(cache: &TokenCache, now: SystemTime) -> Option<String> {
-        cache.fresh(now).map(|token| token.expose_secret().to_owned())
+        fresh(cache, now).map(|token| token.expose_secret().to_owned())
     }
 
     #[test]
@@ -162,11 +207,33 @@ mod tests {
     }
 
     #[test]
+    fn a_token_in_its_refresh_window_is_due_until_its_validity_ends() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let cache = TokenCache::new();
+        assert!(matches!(cache.lookup(now), Lookup::Expired));
+        assert_eq!(cache.valid_for(now), None, "nothing cached");
+        let at = |secs| Some(now + Duration::from_secs(secs));
+        cache.store(Some(Cached { token: "mt_due".into(), refresh_at: at(10), valid_until: at(15) }));
+        assert!(matches!(cache.lookup(now + Duration::from_secs(9)), Lookup::Fresh(_)));
+        for secs in [10, 14] {
+            match cache.lookup(now + Duration::from_secs(secs)) {
+                Lookup::Due(token) => assert_eq!(token.expose_secret(), "mt_due"),
+                _ => panic!("due at +{secs} s"),
+            }
+        }
+        assert!(matches!(cache.lookup(now + Duration::from_secs(15)), Lookup::Expired));
+        assert_eq!(cache.valid_for(now + Duration::from_secs(12)), Some(Duration::from_secs(3)));
+        assert_eq!(cache.valid_for(now + Duration::from_secs(15)), None);
+        cache.store(Some(Cached { token: "mt_forever".into(), refresh_at: None, valid_until: None }));
+        assert_eq!(cache.valid_for(now), Some(Duration::MAX));
+    }
+
+    #[test]
     fn a_hit_hands_out_the_threads_own_copy() {
         let cache = TokenCache::new();
         cache.store(cached("mt_shared", None));
         let shared = cache.lock().as_ref().map(|cached| cached.token.clone());
-        let hit = cache.fresh(SystemTime::now());
+        let hit = fresh(&cache, SystemTime::now());
         assert_eq!(hit, shared, "same token");
         let (Some(hit), Some(shared)) = (hit, shared) else { unreachable!("both are set") };
         assert_ne!(hit.expose_secret().as_ptr(), shared.expose_secret().as_ptr(), "different memory");

@@ -52,7 +52,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The spec tags whose operations the crate wraps.
-pub const SELECTED_TAGS: &[&str] = &["Machines", "M2M Tokens"];
+pub const SELECTED_TAGS: &[&str] = &["Machines", "M2M Tokens", "API Keys", "OAuth Access Tokens"];
 /// Operations selected by id, outside those tags: the verifier fetches the
 /// instance's keys through `GetJWKS` (tag `JWKS`), so that this request takes
 /// the same path as every other (headers, retries, errors, tracing).

@@ -5,8 +5,8 @@
 //! # How the layers fit
 //!
 //! 1. **Generated client** ([`raw`], [`types`]): `build.rs` selects the
-//!    Machines and M2M Tokens operations of the vendored spec (plus
-//!    `GetJWKS`), reads the rules of their input, repairs what the generator
+//!    Machines, M2M Tokens, API Keys and OAuth Access Tokens operations of
+//!    the vendored spec (plus `GetJWKS`), reads the rules of their input, repairs what the generator
 //!    cannot take (`build/README.md`), and runs progenitor: one builder per
 //!    operation, the spec's types, and [`spec`]: what was generated, with
 //!    every limit, pattern and enum of each operation's input.

@@ -44,6 +44,8 @@ impl ClientHooks<RequestSettings> for Client {
     ) -> std::result::Result<(), progenitor_client::Error<E>> {
         let headers = request.headers_mut();
         headers.remove(GENERIC_API_VERSION);
+        // One growth for the client's headers rather than one per insert.
+        headers.reserve(self.inner().headers().len());
         for (name, value) in self.inner().headers().iter() {
             headers.insert(name, value.clone());
         }

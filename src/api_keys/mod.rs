@@ -10,7 +10,7 @@
 //! [`ListApiKeys`], [`UpdateApiKey`], [`RevokeApiKey`]) that you `.await`
 //! or finish with `.send()`. Every argument is checked against the rules of
 //! the spec first (`spec::operation("createApiKey")`, ...): invalid input
-//! returns [`Error::InvalidInput`](crate::Error::InvalidInput) without
+//! returns [`Error::InvalidInput`] without
 //! sending anything. Every operation answers with one hand-written
 //! [`ApiKey`] (the generator makes six identical structs of it, see there),
 //! creation with a [`CreatedApiKey`] that adds the secret.

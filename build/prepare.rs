@@ -60,8 +60,9 @@ pub const SELECTED_OPERATIONS: &[&str] = &["GetJWKS"];
 /// Name of the schema that stands for a secret string (see repair 5).
 pub const SECRET_SCHEMA: &str = "SecretString";
 /// Response and request-body properties that hold secrets (see repair 5);
-/// the crate redacts the same fields from error snippets.
-pub const SECRET_PROPERTIES: &[&str] = &["secret_key", "secret", "token"];
+/// the crate redacts the same fields from error snippets. `access_token` is
+/// the OAuth access token sent to `verifyOAuthAccessToken`.
+pub const SECRET_PROPERTIES: &[&str] = &["secret_key", "secret", "token", "access_token"];
 const ERRORS_SCHEMA: &str = "ClerkErrors";
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 

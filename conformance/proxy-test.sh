@@ -35,6 +35,6 @@ for _ in $(seq 1 120); do port_free "$port" || break; sleep 0.5; done
 port_free "$port" && { cat "$work/prism.log"; echo "prism did not start"; exit 1; }
 echo "fake at $fake_url, prism proxy at http://127.0.0.1:$port"
 
-PRISM_PROXY_URL="http://127.0.0.1:$port" CLERK_SECRET_KEY="$key" PRISM_LOG="$work/prism.log" \
+PRISM_PROXY_URL="http://127.0.0.1:$port" CLERK_SECRET_KEY="$key" CLERK_FAKE_URL="$fake_url" PRISM_LOG="$work/prism.log" \
   cargo test --locked --all-features --test conformance -- --ignored --nocapture
 echo "prism: $(grep -c 'Forwarding' "$work/prism.log") requests proxied, $(grep -c 'Violation' "$work/prism.log" || true) violations"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability run: Clerk's official JavaScript SDK (@clerk/backend) against a standalone fake,
-# to show the fake serves the paths and shapes Clerk's own SDKs expect.
+# to show the fake serves the paths and shapes Clerk's own SDKs expect. The OAuth access tokens the
+# script verifies come from the fake's test-only route POST /__fake/oauth_access_tokens (instance
+# key; see the fake's crate docs): Clerk issues them in its OAuth flow, which no fake has.
 # Usage: bash conformance/sdk-test.sh   (from the crate root; needs `npm ci` in conformance/)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,8 @@
 //! Creates two machines, lets one call the other, lists them, rotates a
 //! secret key, mints an M2M token with one machine's key and verifies it with
 //! the other's, mints a JWT and verifies it locally against the instance's
-//! JWKS, then deletes what it created (also when a step fails).
+//! JWKS, creates an API key for a machine, verifies and revokes it, then
+//! deletes what it created (also when a step fails).
 
 use clerk_machines::m2m::{M2mVerifier, TokenFormat};
 use clerk_machines::{types, Clerk, SecretString};
@@ -38,7 +39,7 @@ async fn main() -> Result<()> {
     let mut created = Vec::new();
     let outcome = lifecycle(&clerk, &mut created).await;
 
-    println!("\n8. Clean up");
+    println!("\n9. Clean up");
     for id in created.iter().rev() {
         match clerk.machines().delete(id).await {
             Ok(deleted) => println!("   deleted {}", deleted.id),
@@ -107,6 +108,25 @@ async fn lifecycle(clerk: &Clerk, created: &mut Vec<String>) -> Result<()> {
     let verifier = M2mVerifier::builder(clerk).scoped_to(api.id.as_str()).build()?;
     let local = verifier.verify(jwt.token.expose_secret()).await?;
     println!("   valid: machine {}  token {}  scopes {:?}", local.machine_id, local.token_id, local.scopes);
+
+    println!("\n8. Create an API key for {}, verify it, revoke it", worker.name);
+    let key = clerk
+        .api_keys()
+        .create("quickstart-key", worker.id.as_str())
+        .scopes(["reports:read"])
+        .seconds_until_expiration(Duration::from_secs(3600))
+        .await?;
+    println!("   {}  {}  (secret {})", key.api_key.id, key.api_key.name, masked(&key.secret));
+    let verified = clerk.api_keys().verify(key.secret.expose_secret()).await?;
+    println!("   valid: subject {}  scopes {:?}", verified.subject, verified.scopes);
+    let revoked = clerk.api_keys().revoke(&key.api_key.id).reason("quickstart done").await?;
+    println!("   revoked: {}  ({})", revoked.revoked, revoked.revocation_reason.as_deref().unwrap_or(""));
+    match clerk.api_keys().verify(key.secret.expose_secret()).await {
+        Err(e) if e.is_not_found() => println!("   verifying it again: refused, as it should be"),
+        Err(e) => return Err(e.into()),
+        Ok(_) => return Err("a revoked API key still verified".into()),
+    }
+    clerk.api_keys().delete(&key.api_key.id).await?;
     Ok(())
 }
 

@@ -1,10 +1,12 @@
 //! [`Clerk`]: the entry point: the generated client with the request hooks (key, version, retries) and the HTTP connection pool.
 
 use crate::api;
+use crate::api_keys::ApiKeys;
 use crate::config::ClerkConfig;
 use crate::error::{Error, Result};
 use crate::m2m::M2m;
 use crate::machines::Machines;
+use crate::oauth::OAuthAccessTokens;
 use crate::request::RequestSettings;
 use crate::secret::SecretString;
 use reqwest::header::HeaderValue;
@@ -126,6 +128,17 @@ impl Clerk {
     /// The M2M token operations (create, list, revoke, verify).
     pub fn m2m(&self) -> M2m<'_> {
         M2m::new(self)
+    }
+
+    /// The API key operations (create, list, get, update, delete, secret,
+    /// revoke, verify).
+    pub fn api_keys(&self) -> ApiKeys<'_> {
+        ApiKeys::new(self)
+    }
+
+    /// The OAuth access token operations (verify).
+    pub fn oauth_access_tokens(&self) -> OAuthAccessTokens<'_> {
+        OAuthAccessTokens::new(self)
     }
 
     /// A client like this one (same base URL, version, user agent and HTTP

@@ -34,6 +34,20 @@ pub fn is_m2m_token_id(value: &str) -> bool {
     matches_pattern("revokeM2MToken", "m2m_token_id", value, M2M_TOKEN_PREFIX)
 }
 
+/// `true` for an API key id, as the spec's pattern for the `apiKeyID` of
+/// `getApiKey` states it (`^(ak|api_key)_[0-9A-Fa-f]{32}$` today); should a
+/// spec state none, the prefix `ak_` decides.
+pub fn is_api_key_id(value: &str) -> bool {
+    matches_pattern("getApiKey", "apiKeyID", value, "ak_")
+}
+
+/// `true` for a user id, as the spec's pattern for the `created_by` of
+/// `createApiKey` states it (`^user_\w{27}$` today); should a spec state
+/// none, the prefix `user_` decides.
+pub fn is_user_id(value: &str) -> bool {
+    matches_pattern("createApiKey", "created_by", value, "user_")
+}
+
 fn matches_pattern(operation: &str, field: &str, value: &str, prefix: &str) -> bool {
     match spec::operation(operation).and_then(|op| op.field(field)).and_then(|field| field.rules.pattern) {
         Some(pattern) => pattern.is_match(value),
@@ -55,5 +69,11 @@ mod tests {
         assert!(is_m2m_token_id("mt_0123456789abcdefABCDEF0123456789"));
         assert!(!is_m2m_token_id("mt_0123456789abcdefABCDEF012345678g"));
         assert!(!is_m2m_token_id("mt_0123456789abcdef"));
+        assert!(is_api_key_id("ak_3beecc9c60adb5f9b850e91a8ee1e992"));
+        assert!(!is_api_key_id("ak_3beecc9c60adb5f9b850e91a8ee1e99"));
+        assert!(!is_api_key_id("mt_3beecc9c60adb5f9b850e91a8ee1e992"));
+        assert!(is_user_id("user_2xhFjEI5X2qWRvtV13BzSj8H6Dk"));
+        assert!(!is_user_id("user_2xhFjEI5X2qWRvtV13BzSj8H6D"));
+        assert!(!is_user_id("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"));
     }
 }

@@ -1,5 +1,6 @@
-//! A typed Rust client for [Clerk](https://clerk.com)'s **machines** and
-//! **machine-to-machine (M2M) token** APIs, generated at build time from
+//! A typed Rust client for [Clerk](https://clerk.com)'s machine
+//! authentication: **machines**, **machine-to-machine (M2M) tokens**, **API
+//! keys** and **OAuth access tokens**, generated at build time from
 //! Clerk's OpenAPI spec, with a thin hand-written layer on top.
 //!
 //! # How the layers fit
@@ -16,7 +17,8 @@
 //!    pass ([`RetryConfig`]).
 //! 3. **One `send` path** ([`raw::send`]): turns a generated call's result
 //!    into a value or a typed [`Error`] carrying Clerk's codes and trace id.
-//! 4. **Facades**: [`Clerk::machines`] and [`Clerk::m2m`] check input against
+//! 4. **Facades**: [`Clerk::machines`], [`Clerk::m2m`], [`Clerk::api_keys`]
+//!    and [`Clerk::oauth_access_tokens`] check input against
 //!    the [`spec`]'s rules before anything is sent, then go through `send`;
 //!    lists are one [`List`] builder and stream; [`m2m::M2mTokenSource`]
 //!    (caller) and `m2m::M2mVerifier` (callee, feature `jwt`) build on them.
@@ -36,7 +38,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Secrets (the instance key, machine secret keys, M2M tokens) are held in
+//! Secrets (the instance key, machine secret keys, M2M tokens, API key
+//! secrets, OAuth access tokens) are held in
 //! [`SecretString`] and never appear in `Debug`, `Display`, errors or logs.
 
 #![forbid(unsafe_code)]
@@ -62,6 +65,7 @@ macro_rules! await_via_send {
 pub(crate) use await_via_send;
 
 mod api;
+pub mod api_keys;
 mod client;
 pub mod clock;
 mod config;
@@ -72,6 +76,7 @@ pub mod m2m;
 pub mod machines;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod oauth;
 mod pagination;
 pub mod raw;
 mod request;

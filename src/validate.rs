@@ -59,6 +59,12 @@ impl Input {
         values.iter().try_for_each(|value| id(name, value))
     }
 
+    /// A list of strings that are not ids (scopes): its length and each
+    /// item as the spec states them.
+    pub(crate) fn texts(&self, name: &'static str, values: &[String]) -> Result<()> {
+        self.with(name, |field| field.rules.check_strs(values))
+    }
+
     /// A count or an amount sent as a number.
     pub(crate) fn number(&self, name: &'static str, value: u64) -> Result<()> {
         self.with(name, |field| field.check_number(value as f64))
@@ -123,6 +129,19 @@ pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(())
+}
+
+/// Custom claims as a builder holds them (the value, or why it did not
+/// serialize): `None` for no claims (unset or JSON `null`, which Clerk
+/// takes as none).
+pub(crate) fn claims(
+    claims: Option<&std::result::Result<serde_json::Value, String>>,
+) -> Result<Option<serde_json::Value>> {
+    match claims {
+        Some(Err(reason)) => Err(Error::invalid("claims", format!("cannot be serialized to JSON: {reason}"))),
+        Some(Ok(serde_json::Value::Null)) | None => Ok(None),
+        Some(Ok(claims)) => Ok(Some(claims.clone())),
+    }
 }
 
 /// Not from the spec: a lifetime the crate sends must be at most

@@ -9,6 +9,8 @@
 //! - `PRISM_PROXY_URL`: Prism's address, e.g. `http://127.0.0.1:4010`
 //! - `CLERK_SECRET_KEY`: the fake's instance key
 //! - `PRISM_LOG` (optional): Prism's log file, checked for violations
+//! - `CLERK_FAKE_URL` (optional): the fake's own URL, to issue OAuth access
+//!   tokens through its test route (their verification then goes through Prism)
 //!
 //! Ignored by default (`conformance/proxy-test.sh`, run by `.ci/run`, sets
 //! these and runs it with `--ignored`); run without them, it fails saying so.
@@ -155,6 +157,72 @@ async fn every_operation_through_prism_proxy() {
         ),
         404
     );
+
+    // API keys, through the crate's facade.
+    let keys = clerk.api_keys();
+    let user = "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+    let created = keys
+        .create("conformance-key", worker.id.as_str())
+        .description("conformance")
+        .scopes(["read", "write"])
+        .claims(json!({"k": "v"}))
+        .seconds_until_expiration(Duration::from_secs(600))
+        .created_by(user)
+        .await
+        .unwrap();
+    let key_id = created.api_key.id.clone();
+    keys.create("conformance-user-key", user).await.unwrap();
+    let listed =
+        keys.list(worker.id.as_str()).include_invalid(true).query("conformance").limit(5).offset(0).await;
+    assert_eq!(listed.unwrap().total_count, 1);
+    keys.list(user).await.unwrap();
+    keys.get(&key_id).await.unwrap();
+    keys.update(&key_id).description("updated").scopes(["read"]).claims(json!({"k": 2})).await.unwrap();
+    keys.update(&key_id).seconds_until_expiration(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(keys.secret(&key_id).await.unwrap().expose_secret(), created.secret.expose_secret());
+    keys.verify(created.secret.expose_secret()).await.unwrap();
+    keys.revoke(&key_id).reason("conformance").await.unwrap();
+    keys.revoke(&key_id).await.unwrap();
+    // Declared errors: 404 (revoked, unknown), 409 (a valid key of that name), 400 (no such machine).
+    assert!(keys.verify(created.secret.expose_secret()).await.unwrap_err().is_not_found());
+    assert!(keys.get(&format!("ak_{}", "0".repeat(32))).await.unwrap_err().is_not_found());
+    let duplicate = keys.create("conformance-user-key", user).await.unwrap_err();
+    assert_eq!(duplicate.status().map(|s| s.as_u16()), Some(409));
+    let no_machine = keys.create("conformance-key", missing).await.unwrap_err();
+    assert_eq!(no_machine.status().map(|s| s.as_u16()), Some(400));
+    keys.delete(&key_id).await.unwrap();
+    assert!(keys.delete(&key_id).await.unwrap_err().is_not_found());
+
+    // OAuth access tokens, issued through the fake's test route (not a
+    // Clerk operation, so not through Prism), verified through Prism.
+    if let Ok(fake_url) = std::env::var("CLERK_FAKE_URL") {
+        let origin = fake_url.trim_end_matches("/v1").to_owned();
+        let issue = |body: serde_json::Value| {
+            let (origin, key) = (origin.clone(), key.clone());
+            async move {
+                let response = reqwest::Client::new()
+                    .post(format!("{origin}/__fake/oauth_access_tokens"))
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status().as_u16(), 200);
+                response.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let opaque = issue(json!({"subject": user, "scopes": ["read"]})).await;
+        let jwt = issue(json!({"subject": user, "lifetime": 1, "jwt_typ": "at+jwt"})).await;
+        let oauth = clerk.oauth_access_tokens();
+        for token in [&opaque["token"], &jwt["token"]] {
+            let answer = oauth.verify(token.as_str().unwrap()).await.unwrap();
+            assert!(answer.active().is_some(), "{answer:?}");
+        }
+        assert!(oauth.verify("oat_unknown").await.unwrap_err().is_not_found());
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let inactive = oauth.verify(jwt["token"].as_str().unwrap()).await.unwrap();
+        assert_eq!(inactive, clerk_machines::oauth::OAuthTokenVerification::Inactive);
+    }
 
     // The JWKS (not an operation of the crate; checked through Prism all the same).
     let jwks = reqwest::Client::new().get(format!("{proxy}/jwks")).bearer_auth(&key).send().await.unwrap();

@@ -1,8 +1,8 @@
 //! Conformance against Prism, a mock server nobody here wrote, serving the
 //! vendored spec with request validation on.
 //!
-//! Every Machines operation goes through the crate's own API; every M2M
-//! operation through the generated client. Prism answers 422 when a request
+//! Every Machines, M2M, API key and OAuth operation goes through the crate's
+//! own API (one M2M call also through the generated client). Prism answers 422 when a request
 //! violates the spec, and otherwise an example response from the spec, so an
 //! `Ok` proves both that the request was valid and that the example decoded.
 //!
@@ -103,6 +103,31 @@ async fn every_operation_passes_prism_validation_and_decodes() {
         .send()
         .await;
     ok("createM2MToken", created);
+
+    // API keys and OAuth access tokens, through the crate's facades.
+    let keys = clerk.api_keys();
+    let key_id = "ak_3beecc9c60adb5f9b850e91a8ee1e992";
+    let user = "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+    let created = keys
+        .create("prism-key", user)
+        .description("prism")
+        .scopes(["read"])
+        .claims(serde_json::json!({"k": "v"}))
+        .seconds_until_expiration(Duration::from_secs(600))
+        .created_by(user)
+        .await;
+    assert!(!ok("createApiKey", created).secret.expose_secret().is_empty());
+    ok("createApiKey (name and subject)", keys.create("prism-key", MACHINE).await);
+    ok("getApiKeys", keys.list(user).include_invalid(true).query("prism").limit(10).offset(10).await);
+    ok("getApiKeys (subject only)", keys.list(MACHINE).await);
+    ok("getApiKey", keys.get(key_id).await);
+    ok("updateApiKey", keys.update(key_id).description("d").scopes(["a"]).subject(user).await);
+    ok("deleteApiKey", keys.delete(key_id).await);
+    ok("getApiKeySecret", keys.secret(key_id).await);
+    ok("revokeApiKey", keys.revoke(key_id).reason("rotated").await);
+    ok("revokeApiKey (no reason)", keys.revoke(key_id).await);
+    ok("verifyApiKey", keys.verify("ak_secret").await);
+    ok("verifyOAuthAccessToken", clerk.oauth_access_tokens().verify("oat_opaque_token").await);
 
     // The generated client directly: Prism must report no violation at all.
     clean(

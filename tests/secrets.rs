@@ -17,8 +17,11 @@ use std::time::Duration;
 const KEY: &str = "sk_test_SeCrEtInStAnCeKeY0123456789";
 const MACHINE_KEY: &str = "ak_SeCrEtMaChInEkEy0123456789";
 const TOKEN: &str = "mt_SeCrEtToKeN0123456789abcdef";
+const API_KEY_SECRET: &str = "ak_SeCrEtApIkEy/0123456789abcdef=";
+const OAUTH_TOKEN: &str = "oat_SeCrEtOaUtHtOkEn0123456789";
 /// Parts of the secrets that must never appear (also catches partial prints).
-const MARKERS: &[&str] = &["SeCrEtInStAnCeKeY", "SeCrEtMaChInEkEy", "SeCrEtToKeN"];
+const MARKERS: &[&str] =
+    &["SeCrEtInStAnCeKeY", "SeCrEtMaChInEkEy", "SeCrEtToKeN", "SeCrEtApIkEy", "SeCrEtOaUtHtOkEn"];
 
 fn assert_clean(what: &str, text: &str) {
     for marker in MARKERS {
@@ -104,6 +107,68 @@ fn response_types_hide_secrets() {
     assert_eq!(body.token.expose_secret(), TOKEN);
     assert_clean("VerifyM2mTokenBody", &format!("{body:?} {body:#?}"));
     assert!(serde_json::to_string(&body).unwrap().contains(TOKEN), "the token is still sent");
+}
+
+#[test]
+fn api_key_and_oauth_types_hide_secrets() {
+    use clerk_machines::api_keys::CreatedApiKey;
+    use clerk_machines::types::{
+        CreateApiKeyResponse, GetApiKeySecretResponse, VerifyApiKeyBody, VerifyOAuthAccessTokenBody,
+    };
+    let created = format!(
+        r#"{{"object":"api_key","id":"ak_3beecc9c60adb5f9b850e91a8ee1e992","type":"api_key",
+        "subject":"user_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"ci","claims":null,"scopes":[],
+        "secret":"{API_KEY_SECRET}","revoked":false,"revocation_reason":null,"expired":false,
+        "expiration":null,"created_by":null,"last_used_at":null,"created_at":1,"updated_at":1}}"#
+    );
+    let generated: CreateApiKeyResponse = serde_json::from_str(&created).unwrap();
+    assert_clean("CreateApiKeyResponse", &format!("{generated:?} {generated:#?} {}", generated.secret));
+    let view = CreatedApiKey::from(generated);
+    assert_eq!(view.secret.expose_secret(), API_KEY_SECRET);
+    assert_clean("CreatedApiKey", &format!("{view:?} {view:#?} {}", view.secret));
+
+    let secret = format!(r#"{{"secret":"{API_KEY_SECRET}"}}"#);
+    let got: GetApiKeySecretResponse = serde_json::from_str(&secret).unwrap();
+    assert_clean("GetApiKeySecretResponse", &format!("{got:?} {got:#?}"));
+
+    let body = VerifyApiKeyBody::builder().secret(API_KEY_SECRET);
+    assert_clean("VerifyApiKeyBody builder", &format!("{body:?}"));
+    let body = VerifyApiKeyBody::try_from(body).unwrap();
+    assert_clean("VerifyApiKeyBody", &format!("{body:?} {body:#?}"));
+    assert!(serde_json::to_string(&body).unwrap().contains(API_KEY_SECRET), "the secret is still sent");
+
+    let body = VerifyOAuthAccessTokenBody::builder().access_token(Some(SecretString::from(OAUTH_TOKEN)));
+    assert_clean("VerifyOAuthAccessTokenBody builder", &format!("{body:?}"));
+    let body = VerifyOAuthAccessTokenBody::try_from(body).unwrap();
+    assert_clean("VerifyOAuthAccessTokenBody", &format!("{body:?} {body:#?}"));
+    assert!(serde_json::to_string(&body).unwrap().contains(OAUTH_TOKEN), "the token is still sent");
+}
+
+#[tokio::test]
+async fn errors_of_failing_api_key_and_oauth_calls_hide_secrets() {
+    // A create answer carrying the secret that does not decode.
+    let broken = format!(r#"{{"secret":"{API_KEY_SECRET}","object":"api_key","id":7}}"#);
+    let server = Server::start(vec![Reply::json(200, &broken)]).await;
+    let error = client(&server.url).api_keys().create("ci-key", "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk").await;
+    let error = error.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+    assert_clean("Decode of createApiKey", &error_text(&error));
+
+    // The secret's own field broken: the message must not quote it.
+    let server = Server::start(vec![Reply::json(200, r#"{"secret": 12}"#)]).await;
+    let error =
+        client(&server.url).api_keys().secret("ak_3beecc9c60adb5f9b850e91a8ee1e992").await.unwrap_err();
+    assert!(matches!(error, Error::Decode { .. }), "{error:?}");
+
+    // Clerk's 404 for a verified secret and token.
+    let not_found = r#"{"errors":[{"message":"not found","long_message":"API key not found","code":"resource_not_found"}]}"#;
+    let server = Server::start(vec![Reply::json(404, not_found), Reply::json(404, not_found)]).await;
+    let error = client(&server.url).api_keys().verify(API_KEY_SECRET).await.unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert_clean("verifyApiKey 404", &error_text(&error));
+    let error = client(&server.url).oauth_access_tokens().verify(OAUTH_TOKEN).await.unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+    assert_clean("verifyOAuthAccessToken 404", &error_text(&error));
 }
 
 #[tokio::test]

@@ -1,15 +1,20 @@
-//! `clerk-machines`: manage Clerk machines and M2M tokens from the command line,
-//! or serve a fake Clerk for tests (`clerk-machines fake`).
+//! `clerk-machines`: manage Clerk machines, M2M tokens and API keys, verify
+//! OAuth access tokens from the command line, or serve a fake Clerk for tests
+//! (`clerk-machines fake`). Every result is printed through one path
+//! (`output::print`): JSON with `--json`, tables otherwise.
 
 #![forbid(unsafe_code)]
 
+mod api_keys;
 mod m2m;
 mod output;
+mod views;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clerk_machines::machines::{ListMachines, MachineOrder};
 use clerk_machines::{Clerk, ClerkConfig, Error};
 use clerk_machines_fake::{FakeClerk, FakeOptions};
+use output::Render;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -28,7 +33,7 @@ CLERK_API_URL (default https://api.clerk.com/v1). Flags override them.
 
 Exit codes: 0 success, 1 Clerk answered with an error, 2 usage error, 3 Clerk unreachable or unreadable answer.";
 
-/// Manage Clerk machines and machine-to-machine tokens.
+/// Manage Clerk machines, machine-to-machine tokens and API keys; verify OAuth access tokens.
 #[derive(Parser, Debug)]
 #[command(name = "clerk-machines", version, after_help = AFTER_HELP)]
 struct Cli {
@@ -39,7 +44,7 @@ struct Cli {
 }
 
 #[derive(Args, Debug)]
-struct Global {
+pub(crate) struct Global {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -62,6 +67,13 @@ enum Command {
     /// Machine-to-machine tokens: mint, list, revoke, verify.
     #[command(subcommand)]
     M2m(M2mCmd),
+    /// API keys of users, organizations and machines: create, list, inspect,
+    /// change, delete, show the secret, revoke, verify.
+    #[command(subcommand)]
+    ApiKeys(api_keys::ApiKeysCmd),
+    /// OAuth access tokens: verify.
+    #[command(subcommand)]
+    Oauth(api_keys::OauthCmd),
     /// Serve a fake Clerk on 127.0.0.1 until interrupted (Ctrl-C).
     Fake {
         /// Port to listen on (0: any free port).
@@ -186,7 +198,7 @@ enum M2mCmd {
 
 /// Why a command failed, and so which exit code it gets.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// Bad arguments or configuration; nothing was sent.
     Usage(String),
     /// Clerk answered with an error.
@@ -267,7 +279,7 @@ impl Global {
         }
     }
 
-    fn instance(&self) -> Result<Clerk, Failure> {
+    pub(crate) fn instance(&self) -> Result<Clerk, Failure> {
         let key = self.secret_key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
             Failure::Usage("no instance secret key: set CLERK_SECRET_KEY or pass --secret-key".into())
         })?;
@@ -318,15 +330,24 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let json = cli.global.json;
-    match cli.command {
-        Command::Fake { port, instance_key } => fake(port, instance_key, &mut out).await,
-        Command::Machines(cmd) => machines(&cli.global, cmd, json, &mut out).await,
-        Command::M2m(cmd) => tokens(&cli.global, cmd, json, &mut out).await,
-    }
+    let global = &cli.global;
+    let result: Box<dyn Render> = match cli.command {
+        Command::Fake { port, instance_key } => return fake(port, instance_key, global.json, &mut out).await,
+        Command::Machines(cmd) => machines(global, cmd).await?,
+        Command::M2m(cmd) => tokens(global, cmd).await?,
+        Command::ApiKeys(cmd) => api_keys::run(global, cmd).await?,
+        Command::Oauth(cmd) => api_keys::oauth(global, cmd).await?,
+    };
+    output::print(&mut out, global.json, result.as_ref())?;
+    Ok(())
 }
 
-async fn fake(port: u16, instance_key: Option<String>, out: &mut impl Write) -> Result<(), Failure> {
+async fn fake(
+    port: u16,
+    instance_key: Option<String>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let mut options = FakeOptions::new().port(port);
     if let Some(key) = instance_key {
         options = options.instance_key(key);
@@ -334,11 +355,9 @@ async fn fake(port: u16, instance_key: Option<String>, out: &mut impl Write) -> 
     let fake = FakeClerk::start_with(options)
         .await
         .map_err(|e| Failure::Usage(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-    writeln!(out, "Fake Clerk listening on {}", fake.url())?;
-    writeln!(out, "CLERK_API_URL={}", fake.url())?;
-    // The point of this command: the key to use against the fake.
-    writeln!(out, "CLERK_SECRET_KEY={}", fake.instance_key().expose_secret())?;
-    writeln!(out, "Press Ctrl-C to stop.")?;
+    // The point of this command: the URL and the key to use against the fake.
+    let banner = views::FakeBanner { url: fake.url().to_owned(), key: fake.instance_key().clone() };
+    output::print(out, json, &banner)?;
     out.flush()?;
     fake.serve_until(tokio::signal::ctrl_c()).await;
     Ok(())
@@ -348,53 +367,45 @@ fn ttl(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
 }
 
-async fn machines(
-    global: &Global,
-    cmd: MachinesCmd,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
+/// An argument given as JSON text, parsed.
+pub(crate) fn json_arg(flag: &str, text: Option<String>) -> Result<Option<serde_json::Value>, Failure> {
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("{flag} is not JSON: {e}")))
+    })
+    .transpose()
+}
+
+/// A secret argument, or the first line of stdin when it is `-` (which keeps
+/// the secret out of the process list).
+pub(crate) fn arg_or_stdin(value: String) -> Result<String, Failure> {
+    if value != "-" {
+        return Ok(value);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
+    Ok(line.trim().to_owned())
+}
+
+async fn machines(global: &Global, cmd: MachinesCmd) -> Result<Box<dyn Render>, Failure> {
     let clerk = global.instance()?;
     let api = clerk.machines();
-    match cmd {
+    Ok(match cmd {
         MachinesCmd::List { limit, offset, query, order_by, all } => {
             let filters = ListFilters { query, order_by };
             if all {
                 let page_size = limit.unwrap_or(clerk_machines::defaults::STREAM_PAGE_SIZE);
-                return list_all(&clerk, &filters, page_size, offset, json, out).await;
+                return Ok(Box::new(list_all(&clerk, &filters, page_size, offset).await?));
             }
             let mut request = filters.request(&clerk).offset(offset);
             if let Some(limit) = limit {
                 request = request.limit(limit);
             }
-            let page = request.await?;
-            if json {
-                output::json(
-                    out,
-                    &serde_json::json!({ "data": page.items, "total_count": page.total_count }),
-                )?;
-            } else {
-                let rows: Vec<_> = page.items.iter().map(output::machine_row).collect();
-                output::table(out, &output::MACHINE_HEADER, &rows)?;
-                writeln!(out, "({} of {} machines)", page.items.len(), page.total_count)?;
-            }
+            Box::new(views::Machines(request.await?))
         }
         MachinesCmd::Create { name, scopes, ttl: seconds } => {
-            let created = api.create(name, scopes, seconds.map(ttl)).await?;
-            if json {
-                output::json(out, &created)?;
-            } else {
-                output::created_machine(out, &created)?;
-            }
+            Box::new(api.create(name, scopes, seconds.map(ttl)).await?)
         }
-        MachinesCmd::Get { machine_id } => {
-            let machine = api.get(&machine_id).await?;
-            if json {
-                output::json(out, &machine)?;
-            } else {
-                output::machine(out, &machine)?;
-            }
-        }
+        MachinesCmd::Get { machine_id } => Box::new(api.get(&machine_id).await?),
         MachinesCmd::Update { machine_id, name, ttl: seconds } => {
             let mut update = api.update(machine_id);
             if let Some(name) = name {
@@ -403,55 +414,16 @@ async fn machines(
             if let Some(seconds) = seconds {
                 update = update.default_token_ttl(ttl(seconds));
             }
-            let machine = update.await?;
-            if json {
-                output::json(out, &machine)?;
-            } else {
-                output::machine(out, &machine)?;
-            }
+            Box::new(update.await?)
         }
-        MachinesCmd::Delete { machine_id } => {
-            let deleted = api.delete(&machine_id).await?;
-            if json {
-                output::json(out, &deleted)?;
-            } else {
-                writeln!(out, "deleted machine {}", deleted.id)?;
-            }
-        }
-        MachinesCmd::SecretKey { machine_id } => {
-            let key = api.secret_key(&machine_id).await?;
-            if json {
-                output::json(out, &key)?;
-            } else {
-                writeln!(out, "{}", key.secret.expose_secret())?;
-            }
-        }
+        MachinesCmd::Delete { machine_id } => Box::new(api.delete(&machine_id).await?),
+        MachinesCmd::SecretKey { machine_id } => Box::new(api.secret_key(&machine_id).await?),
         MachinesCmd::RotateSecret { machine_id, previous_ttl } => {
-            let key = api.rotate_secret_key(&machine_id, ttl(previous_ttl)).await?;
-            if json {
-                output::json(out, &key)?;
-            } else {
-                writeln!(out, "{}", key.secret.expose_secret())?;
-            }
+            Box::new(api.rotate_secret_key(&machine_id, ttl(previous_ttl)).await?)
         }
-        MachinesCmd::AddScope { from, to } => {
-            let scope = api.add_scope(&from, &to).await?;
-            if json {
-                output::json(out, &scope)?;
-            } else {
-                writeln!(out, "{} may now call {}", scope.from_machine_id, scope.to_machine_id)?;
-            }
-        }
-        MachinesCmd::RemoveScope { from, to } => {
-            let scope = api.remove_scope(&from, &to).await?;
-            if json {
-                output::json(out, &scope)?;
-            } else {
-                writeln!(out, "{} may no longer call {}", scope.from_machine_id, scope.to_machine_id)?;
-            }
-        }
-    }
-    Ok(())
+        MachinesCmd::AddScope { from, to } => Box::new(api.add_scope(&from, &to).await?),
+        MachinesCmd::RemoveScope { from, to } => Box::new(api.remove_scope(&from, &to).await?),
+    })
 }
 
 /// The filters of `machines list`, kept to build each page's request.
@@ -473,140 +445,52 @@ impl ListFilters {
     }
 }
 
-/// Fetches every page and prints rows as they arrive: a table whose first
-/// column (the fixed-width id) stays aligned, or a JSON array. Progress goes
-/// to stderr only when stderr is a terminal.
+/// Fetches every page, showing progress on stderr when it is a terminal.
 async fn list_all(
     clerk: &Clerk,
     filters: &ListFilters,
     page_size: u32,
     mut offset: u64,
-    json: bool,
-    out: &mut impl Write,
-) -> Result<(), Failure> {
+) -> Result<views::AllMachines, Failure> {
     let progress = std::io::stderr().is_terminal();
-    let mut seen = 0u64;
-    let mut first = true;
-    if json {
-        write!(out, "[")?;
-    } else {
-        writeln!(out, "{}", output::streamed_row(&output::MACHINE_HEADER.map(String::from)))?;
-    }
+    let mut all = Vec::new();
     loop {
         let page = filters.request(clerk).limit(page_size).offset(offset).await?;
-        for machine in &page.items {
-            if json {
-                let text = serde_json::to_string(machine).map_err(|e| Failure::Unreachable(e.to_string()))?;
-                write!(out, "{}\n  {text}", if first { "" } else { "," })?;
-            } else {
-                writeln!(out, "{}", output::streamed_row(&output::machine_row(machine)))?;
-            }
-            first = false;
-        }
-        out.flush()?;
-        seen += page.items.len() as u64;
+        let fetched = page.items.len() as u64;
+        all.extend(page.items);
         if progress {
-            eprint!("\rfetched {seen}/{} machines", page.total_count);
+            eprint!("\rfetched {}/{} machines", all.len(), page.total_count);
         }
-        offset += page.items.len() as u64;
-        if page.items.is_empty() || offset >= page.total_count {
+        offset += fetched;
+        if fetched == 0 || offset >= page.total_count {
             break;
         }
     }
     if progress {
         eprintln!();
     }
-    if json {
-        writeln!(out, "{}]", if first { "" } else { "\n" })?;
-    } else {
-        writeln!(out, "({seen} machines)")?;
-    }
-    Ok(())
+    Ok(views::AllMachines(all))
 }
 
-async fn tokens(global: &Global, cmd: M2mCmd, json: bool, out: &mut impl Write) -> Result<(), Failure> {
-    match cmd {
+async fn tokens(global: &Global, cmd: M2mCmd) -> Result<Box<dyn Render>, Failure> {
+    Ok(match cmd {
         M2mCmd::Create { format, expires_in, claims } => {
-            let claims = claims
-                .map(|text| {
-                    serde_json::from_str(&text)
-                        .map_err(|e| Failure::Usage(format!("--claims is not JSON: {e}")))
-                })
-                .transpose()?;
+            let claims = json_arg("--claims", claims)?;
             let clerk = global.machine()?;
-            let token = m2m::create(&clerk, matches!(format, Format::Jwt), expires_in, claims).await?;
-            if json {
-                output::json(out, &token)?;
-            } else {
-                let fields = output::TokenFields {
-                    id: &token.id,
-                    subject: &token.subject,
-                    scopes: token.scopes.iter().map(|s| s.to_string()).collect(),
-                    claims: token.claims.as_ref(),
-                    revoked: token.revoked,
-                    revocation_reason: token.revocation_reason.as_deref(),
-                    expired: token.expired,
-                    expiration: token.expiration,
-                    last_used_at: token.last_used_at,
-                    created_at: token.created_at,
-                };
-                output::token(out, &fields, Some(token.token.expose_secret()))?;
-            }
+            Box::new(m2m::create(&clerk, matches!(format, Format::Jwt), expires_in, claims).await?)
         }
         M2mCmd::List { subject, revoked, expired, limit, offset } => {
             let clerk = global.either()?;
-            let page = m2m::list(&clerk, &subject, revoked, expired, limit, offset).await?;
-            if json {
-                // Clerk's own shape, so scripts can treat it like the API's answer.
-                output::json(
-                    out,
-                    &serde_json::json!({"m2m_tokens": page.items, "total_count": page.total_count}),
-                )?;
-            } else {
-                let rows: Vec<_> = page.items.iter().map(output::token_row).collect();
-                output::table(out, &output::TOKEN_HEADER, &rows)?;
-                writeln!(out, "({} of {} tokens)", page.items.len(), page.total_count)?;
-            }
+            Box::new(views::Tokens(m2m::list(&clerk, &subject, revoked, expired, limit, offset).await?))
         }
         M2mCmd::Revoke { token_id, reason } => {
             let clerk = global.either()?;
-            let token = m2m::revoke(&clerk, &token_id, reason).await?;
-            if json {
-                output::json(out, &token)?;
-            } else {
-                writeln!(out, "revoked token {}", token.id)?;
-            }
+            Box::new(m2m::revoke(&clerk, &token_id, reason).await?)
         }
         M2mCmd::Verify { token } => {
-            let token = if token == "-" {
-                let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
-                line.trim().to_owned()
-            } else {
-                token
-            };
+            let token = arg_or_stdin(token)?;
             let clerk = global.either()?;
-            let verified = m2m::verify(&clerk, &token).await?;
-            if json {
-                output::json(out, &verified)?;
-            } else {
-                let fields = output::TokenFields {
-                    id: &verified.id,
-                    subject: &verified.subject,
-                    scopes: verified.scopes.iter().map(|s| s.to_string()).collect(),
-                    claims: verified.claims.as_ref(),
-                    revoked: verified.revoked,
-                    revocation_reason: verified.revocation_reason.as_deref(),
-                    expired: verified.expired,
-                    expiration: verified.expiration,
-                    last_used_at: verified.last_used_at,
-                    created_at: verified.created_at,
-                };
-                output::token(out, &fields, None)?;
-            }
+            Box::new(m2m::verify(&clerk, &token).await?)
         }
-    }
-    Ok(())
+    })
 }

@@ -1,9 +1,72 @@
-//! How the CLI prints: aligned tables and `key: value` blocks for people,
-//! JSON for scripts. Secrets appear only in the outputs whose point they are.
+//! How the CLI prints, one path for every command: a command returns a
+//! value that implements [`Render`], and [`print`] writes it either as JSON
+//! (`--json`: the value's serde form, Clerk's shapes) or for people, as a
+//! table or a block of `key: value` lines drawn by `comfy-table`. No command
+//! prints its result by itself. Secrets appear only in the views whose point
+//! they are (a new machine or API key, `secret-key`, `api-keys secret`, a
+//! minted token); see `views`.
 
-use clerk_machines::types;
-use serde::Serialize;
+use comfy_table::{presets, Table};
+use serde_json::Value;
 use std::io::Write;
+
+/// What people see of a command's result.
+pub enum Human {
+    /// `key: value` lines, then an optional note after a blank line.
+    Fields { pairs: Vec<(&'static str, String)>, note: Option<&'static str> },
+    /// Rows under a header, then a summary line (`(2 of 5 machines)`).
+    Table { header: Vec<&'static str>, rows: Vec<Vec<String>>, summary: String },
+    /// Plain lines (a key, a confirmation).
+    Lines(Vec<String>),
+}
+
+/// A command's result: its JSON and its human view.
+pub trait Render {
+    /// What `--json` prints.
+    fn json(&self) -> serde_json::Result<Value>;
+    /// What people see.
+    fn human(&self) -> Human;
+}
+
+/// Writes `value` as pretty JSON (`json`) or for people.
+pub fn print(out: &mut impl Write, json: bool, value: &dyn Render) -> std::io::Result<()> {
+    if json {
+        let value = value.json().map_err(std::io::Error::other)?;
+        let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
+        return writeln!(out, "{text}");
+    }
+    match value.human() {
+        Human::Fields { pairs, note } => {
+            let rows = pairs.into_iter().map(|(key, value)| vec![format!("{key}:"), value]).collect();
+            writeln!(out, "{}", table(None, rows, 1))?;
+            if let Some(note) = note {
+                writeln!(out, "\n{note}")?;
+            }
+            Ok(())
+        }
+        Human::Table { header, rows, summary } => {
+            writeln!(out, "{}", table(Some(header), rows, 2))?;
+            writeln!(out, "{summary}")
+        }
+        Human::Lines(lines) => lines.iter().try_for_each(|line| writeln!(out, "{line}")),
+    }
+}
+
+/// A borderless table: columns `gap` spaces apart, no trailing spaces.
+fn table(header: Option<Vec<&'static str>>, rows: Vec<Vec<String>>, gap: u16) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    if let Some(header) = header {
+        table.set_header(header);
+    }
+    table.add_rows(rows);
+    let last = table.column_count().saturating_sub(1);
+    for column in table.column_iter_mut() {
+        let right = if column.index == last { 0 } else { gap };
+        column.set_padding((0, right));
+    }
+    table.trim_fmt()
+}
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn time(ms: i64) -> String {
@@ -12,8 +75,14 @@ pub fn time(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-fn time_f(ms: f64) -> String {
+/// A time Clerk sends as a JSON number of milliseconds.
+pub fn time_f(ms: f64) -> String {
     time(ms as i64)
+}
+
+/// An optional time; `never` when absent.
+pub fn time_or_never(ms: Option<f64>) -> String {
+    ms.map(time_f).unwrap_or_else(|| "never".into())
 }
 
 /// Seconds as a short duration (`3600s (1h)`).
@@ -30,133 +99,17 @@ pub fn seconds(s: u64) -> String {
     format!("{s}s ({human})")
 }
 
-/// Prints a value as pretty JSON.
-pub fn json<T: Serialize>(out: &mut impl Write, value: &T) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
-    writeln!(out, "{text}")
-}
-
-/// Prints rows under a header, columns padded to the widest cell.
-pub fn table(out: &mut impl Write, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
+/// A list for a field: comma-separated, `(none)` when empty.
+pub fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
     }
-    let line = |cells: Vec<&str>| -> String {
-        let last = cells.len().saturating_sub(1);
-        let mut text = String::new();
-        for (i, cell) in cells.into_iter().enumerate() {
-            text.push_str(cell);
-            if i < last {
-                let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
-                text.push_str(&" ".repeat(pad));
-            }
-        }
-        text
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
-    }
-    Ok(())
 }
 
-/// `key: value` lines, keys padded.
-pub fn fields(out: &mut impl Write, pairs: &[(&str, String)]) -> std::io::Result<()> {
-    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
-    for (key, value) in pairs {
-        writeln!(out, "{:<width$} {value}", format!("{key}:"))?;
-    }
-    Ok(())
-}
-
-/// Columns of the machine table.
-pub const MACHINE_HEADER: [&str; 5] = ["ID", "NAME", "TOKEN TTL", "SCOPES", "CREATED"];
-
-/// One machine as a table row.
-pub fn machine_row(m: &types::Machine) -> Vec<String> {
-    vec![
-        m.id.clone(),
-        m.name.to_string(),
-        seconds(m.default_token_ttl.get()),
-        m.scoped_machines.len().to_string(),
-        time(m.created_at),
-    ]
-}
-
-fn scopes_text(scoped: &[types::MachineWithoutScopedMachines]) -> String {
-    if scoped.is_empty() {
-        return "(none)".into();
-    }
-    scoped.iter().map(|s| format!("{} ({})", s.id, s.name)).collect::<Vec<_>>().join(", ")
-}
-
-/// A machine's details.
-pub fn machine(out: &mut impl Write, m: &types::Machine) -> std::io::Result<()> {
-    fields(
-        out,
-        &[
-            ("id", m.id.clone()),
-            ("name", m.name.to_string()),
-            ("instance", m.instance_id.clone()),
-            ("token ttl", seconds(m.default_token_ttl.get())),
-            ("scoped to", scopes_text(&m.scoped_machines)),
-            ("created", time(m.created_at)),
-            ("updated", time(m.updated_at)),
-        ],
-    )
-}
-
-/// A machine-table row with fixed column widths, for rows printed as pages
-/// arrive (before the widest cell is known); longer cells push the rest right.
-pub fn streamed_row(cells: &[String]) -> String {
-    const WIDTHS: [usize; 4] = [31, 24, 12, 6];
-    let mut text = String::new();
-    for (i, cell) in cells.iter().enumerate() {
-        match WIDTHS.get(i) {
-            Some(width) if i + 1 < cells.len() => text.push_str(&format!("{cell:<width$}  ")),
-            _ => text.push_str(cell),
-        }
-    }
-    text
-}
-
-/// A newly created machine, with its secret key (Clerk shows it only once).
-pub fn created_machine(out: &mut impl Write, m: &types::CreateMachineResponse) -> std::io::Result<()> {
-    fields(
-        out,
-        &[
-            ("id", m.id.clone()),
-            ("name", m.name.to_string()),
-            ("instance", m.instance_id.clone()),
-            ("token ttl", seconds(m.default_token_ttl.get())),
-            ("scoped to", scopes_text(&m.scoped_machines)),
-            ("created", time(m.created_at)),
-            ("secret key", m.secret_key.expose_secret().to_owned()),
-        ],
-    )?;
-    writeln!(out, "\nStore the secret key now: Clerk shows it only here (or via `machines secret-key`).")
-}
-
-/// The fields every M2M token response has.
-pub struct TokenFields<'a> {
-    pub id: &'a str,
-    pub subject: &'a str,
-    pub scopes: Vec<String>,
-    pub claims: Option<&'a serde_json::Value>,
-    pub revoked: bool,
-    pub revocation_reason: Option<&'a str>,
-    pub expired: bool,
-    pub expiration: Option<f64>,
-    pub last_used_at: Option<f64>,
-    pub created_at: f64,
-}
-
-fn status(revoked: bool, expired: bool) -> &'static str {
+/// A credential's state.
+pub fn status(revoked: bool, expired: bool) -> &'static str {
     match (revoked, expired) {
         (true, _) => "revoked",
         (false, true) => "expired",
@@ -164,52 +117,52 @@ fn status(revoked: bool, expired: bool) -> &'static str {
     }
 }
 
-/// A token's details; `secret` is the token itself, printed only when minted.
-pub fn token(out: &mut impl Write, t: &TokenFields<'_>, secret: Option<&str>) -> std::io::Result<()> {
-    let mut pairs = vec![
-        ("id", t.id.to_owned()),
-        ("subject", t.subject.to_owned()),
-        ("scopes", if t.scopes.is_empty() { "(none)".into() } else { t.scopes.join(", ") }),
-        ("status", status(t.revoked, t.expired).to_owned()),
-        ("expires", t.expiration.map(time_f).unwrap_or_else(|| "never".into())),
-        ("last used", t.last_used_at.map(time_f).unwrap_or_else(|| "never".into())),
-        ("created", time_f(t.created_at)),
-    ];
-    if let Some(reason) = t.revocation_reason {
-        pairs.push(("revocation reason", reason.to_owned()));
-    }
-    if let Some(claims) = t.claims {
-        pairs.push(("claims", claims.to_string()));
-    }
-    if let Some(secret) = secret {
-        pairs.push(("token", secret.to_owned()));
-    }
-    fields(out, &pairs)
-}
-
-/// Columns of the token table.
-pub const TOKEN_HEADER: [&str; 4] = ["ID", "STATUS", "EXPIRES", "CREATED"];
-
-/// One listed token as a table row.
-pub fn token_row(t: &types::GetM2mTokensResponseM2mTokensItem) -> Vec<String> {
-    vec![
-        t.id.to_string(),
-        status(t.revoked, t.expired).to_owned(),
-        t.expiration.map(time_f).unwrap_or_else(|| "never".into()),
-        time_f(t.created_at),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn tables_align_columns() {
+    struct Sample;
+
+    impl Render for Sample {
+        fn json(&self) -> serde_json::Result<Value> {
+            Ok(serde_json::json!({"a": 1}))
+        }
+        fn human(&self) -> Human {
+            Human::Table {
+                header: vec!["A", "LONG"],
+                rows: vec![vec!["xyz".into(), "1".into()], vec!["q".into(), "22".into()]],
+                summary: "(2)".into(),
+            }
+        }
+    }
+
+    fn printed(json: bool, value: &dyn Render) -> String {
         let mut out = Vec::new();
-        table(&mut out, &["A", "LONG"], &[vec!["xyz".into(), "1".into()], vec!["q".into(), "22".into()]])
-            .unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "A    LONG\nxyz  1\nq    22\n");
+        print(&mut out, json, value).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tables_align_columns_without_borders_or_trailing_spaces() {
+        assert_eq!(printed(false, &Sample), "A    LONG\nxyz  1\nq    22\n(2)\n");
+        assert_eq!(printed(true, &Sample), "{\n  \"a\": 1\n}\n");
+    }
+
+    #[test]
+    fn fields_align_values() {
+        struct Fields;
+        impl Render for Fields {
+            fn json(&self) -> serde_json::Result<Value> {
+                Ok(Value::Null)
+            }
+            fn human(&self) -> Human {
+                Human::Fields {
+                    pairs: vec![("id", "x".into()), ("last used", "never".into())],
+                    note: Some("Note."),
+                }
+            }
+        }
+        assert_eq!(printed(false, &Fields), "id:        x\nlast used: never\n\nNote.\n");
     }
 
     #[test]

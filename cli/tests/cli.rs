@@ -344,3 +344,144 @@ async fn fake_command_serves_until_stopped() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_commands() {
+    let env = Env::new().await;
+    let worker = env.json(&["machines", "create", "worker"]).await["id"].as_str().unwrap().to_owned();
+
+    // Create shows the secret (its point), with the key's fields.
+    let created = env
+        .cli(&[
+            "api-keys",
+            "create",
+            "deploy-key",
+            &worker,
+            "--scope",
+            "deploy",
+            "--scope",
+            "read",
+            "--description",
+            "deploys",
+            "--claims",
+            r#"{"env":"ci"}"#,
+            "--expires-in",
+            "3600",
+        ])
+        .await;
+    let text = ok(&created);
+    let id = field(text, "id").to_owned();
+    let secret = field(text, "secret").to_owned();
+    assert!(id.starts_with("ak_") && secret.starts_with("ak_") && id != secret, "{text}");
+    assert_eq!(field(text, "subject"), worker);
+    assert_eq!(field(text, "scopes"), "deploy, read");
+    assert_eq!(field(text, "status"), "active");
+    assert_eq!(field(text, "claims"), r#"{"env":"ci"}"#);
+
+    // Nothing else prints it.
+    let got = env.cli(&["api-keys", "get", &id]).await;
+    let text = ok(&got);
+    assert_eq!(field(text, "description"), "deploys");
+    assert!(!text.contains(&secret), "{text}");
+    let listed = env.cli(&["api-keys", "list", &worker]).await;
+    let text = ok(&listed);
+    let lines: Vec<_> = text.lines().collect();
+    assert!(lines[0].starts_with("ID ") && lines[0].contains("STATUS"), "{lines:?}");
+    assert!(
+        lines[1].starts_with(&id) && lines[1].contains("deploy-key") && lines[1].contains("active"),
+        "{text}"
+    );
+    assert_eq!(lines[2], "(1 of 1 API keys)");
+    assert!(!text.contains(&secret));
+
+    let shown = env.cli(&["api-keys", "secret", &id]).await;
+    assert_eq!(ok(&shown).trim(), secret, "secret prints just the secret");
+    let shown = env.json(&["api-keys", "secret", &id]).await;
+    assert_eq!(shown["secret"], secret.as_str());
+
+    // Verify, from stdin: the key's fields, never the secret.
+    let verified = run_with_stdin(
+        &[("CLERK_API_URL", env.fake.url()), ("CLERK_SECRET_KEY", &env.key)],
+        &["api-keys", "verify", "-"],
+        &format!("{secret}\n"),
+    )
+    .await;
+    let text = ok(&verified);
+    assert_eq!(field(text, "id"), id);
+    assert!(!text.contains(&secret), "{text}");
+
+    let updated = env.json(&["api-keys", "update", &id, "--scope", "read", "--description", "ships"]).await;
+    assert_eq!(updated["scopes"], serde_json::json!(["read"]));
+    assert_eq!(updated["description"], "ships");
+    assert!(updated.get("secret").is_none());
+
+    let revoked = env.cli(&["api-keys", "revoke", &id, "--reason", "rotated"]).await;
+    assert_eq!(ok(&revoked).trim(), format!("revoked API key {id}"));
+    let out = env.cli(&["api-keys", "verify", &secret]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("404") && out.stderr.contains("resource_not_found"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&secret) && out.stdout.is_empty(), "{}", out.stderr);
+    let all = env.json(&["api-keys", "list", &worker, "--include-invalid", "--all", "--limit", "1"]).await;
+    assert_eq!(all["total_count"], 1);
+    assert_eq!(all["data"][0]["revocation_reason"], "rotated");
+    assert_eq!(env.json(&["api-keys", "list", &worker]).await["total_count"], 0);
+
+    let deleted = env.cli(&["api-keys", "delete", &id]).await;
+    assert_eq!(ok(&deleted).trim(), format!("deleted API key {id}"));
+    assert_eq!(env.cli(&["api-keys", "get", &id]).await.code, 1);
+
+    // Refused before sending: usage errors.
+    for args in [
+        &["api-keys", "create", "x", &worker][..],
+        &["api-keys", "create", "valid", "team_2xhFjEI5X2qWRvtV13BzSj8H6Dk"],
+        &["api-keys", "get", "ak_short"],
+        &["api-keys", "update", &id],
+        &["api-keys", "create", "valid", &worker, "--claims", "{not json"],
+    ] {
+        let out = env.cli(args).await;
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_verify_command() {
+    use clerk_machines_fake::OAuthTokenOptions;
+    let env = Env::new().await;
+    let user = "user_2xhFjEI5X2qWRvtV13BzSj8H6Dk";
+    let opaque = env.fake.issue_oauth_access_token(OAuthTokenOptions::new(user).scope("read")).await.unwrap();
+    let jwt = env
+        .fake
+        .issue_oauth_access_token(OAuthTokenOptions::new(user).lifetime(Duration::from_secs(60)).jwt())
+        .await
+        .unwrap();
+
+    let out = env.cli(&["oauth", "verify", opaque.token.expose_secret()]).await;
+    let text = ok(&out);
+    assert_eq!(field(text, "id"), opaque.id);
+    assert_eq!(field(text, "subject"), user);
+    assert_eq!(field(text, "scopes"), "read");
+    assert_eq!(field(text, "status"), "active");
+    assert!(!text.contains(opaque.token.expose_secret()));
+
+    let out = run_with_stdin(
+        &[("CLERK_API_URL", env.fake.url()), ("CLERK_SECRET_KEY", &env.key)],
+        &["--json", "oauth", "verify", "-"],
+        jwt.token.expose_secret(),
+    )
+    .await;
+    let answer: Value = serde_json::from_str(ok(&out)).unwrap();
+    assert_eq!(answer["id"], jwt.id.as_str());
+
+    env.fake.advance_clock(Duration::from_secs(61));
+    let out = env.cli(&["oauth", "verify", jwt.token.expose_secret()]).await;
+    assert_eq!(field(ok(&out), "status"), "inactive");
+    assert_eq!(
+        env.json(&["oauth", "verify", jwt.token.expose_secret()]).await,
+        serde_json::json!({"active": false})
+    );
+
+    let out = env.cli(&["oauth", "verify", "oat_unknown"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("404"), "{}", out.stderr);
+}

@@ -68,6 +68,17 @@ impl Failure {
         )
     }
 
+    /// 404 for a credential that exists but is no longer valid (revoked,
+    /// expired): Clerk answers as for an unknown one, the reason in the long message.
+    pub(crate) fn not_found_because(what: &str, why: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found",
+            "not found",
+            format!("The requested {what} could not be found: {why}."),
+        )
+    }
+
     /// 404 for a path the fake does not serve.
     pub(crate) fn no_route() -> Self {
         Self::new(

@@ -1,6 +1,7 @@
 //! An in-memory Clerk for tests and demos.
 //!
-//! [`FakeClerk::start`] serves the machines and M2M token endpoints of Clerk's
+//! [`FakeClerk::start`] serves the machines, M2M token, API key and OAuth
+//! access token endpoints of Clerk's
 //! Backend API on `127.0.0.1`, under `/v1` like `api.clerk.com`, with Clerk's
 //! rules: every parameter and body field checked against the limits,
 //! patterns and enums of the spec the library was generated from
@@ -18,6 +19,24 @@
 //! An operation of the spec the client was generated from that the fake does
 //! not implement (a newer spec added it) is answered with a `501` in Clerk's
 //! error shape, code `fake_not_implemented`, naming the operation.
+//!
+//! API keys and OAuth access tokens: the eight API key operations with
+//! Clerk's lifecycle (the secret shown at creation and through
+//! `getApiKeySecret`, revocation with a reason, expiry, `include_invalid`,
+//! the search `query`, subjects `user_`/`org_`/`mch_`, the keys of a deleted
+//! machine deleted with it) and `verifyApiKey`; `verifyOAuthAccessToken` for
+//! the tokens issued with [`FakeClerk::issue_oauth_access_token`] (Clerk
+//! issues them in its OAuth flow, not through its Backend API). The same
+//! hook is served over HTTP for tests in other languages, under the fake's
+//! own prefix, authenticated with the instance key:
+//! `POST /__fake/oauth_access_tokens` with an [`OAuthTokenOptions`] as JSON
+//! (`{"subject": "user_...", "scopes": ["read"], "lifetime": 600, "jwt_typ": "at+jwt"}`)
+//! answers `{"id", "token", "expiration"}`, and
+//! `POST /__fake/oauth_access_tokens/{id}/revoke` revokes. No Clerk has these
+//! routes: they exist for tests only.
+//!
+//! [`FakeClerk::calls`] counts the requests of each operation, for tests of
+//! how often code calls Clerk (a verifier's cache, a flood of requests).
 //!
 //! [`FakeClerk::start_outage`] makes it answer every request with a 429 or a
 //! 5xx (Clerk's error body, `Retry-After`) until [`FakeClerk::end_outage`],
@@ -42,18 +61,30 @@
 //! verifying a revoked or expired token gets 400 (`token_revoked`,
 //! `token_expired`), an unknown token 404; the `revoked` and `expired`
 //! filters of the token list match exactly (the default lists live tokens).
+//! Verifying an unknown, revoked or expired API key, or an unknown, revoked
+//! or expired opaque OAuth token, gets 404 `resource_not_found` (the reason
+//! in `long_message`): `@clerk/backend` documents that its `verify` throws
+//! for those and reads a 404 as an invalid token; an expired or revoked OAuth
+//! JWT gets the spec's `{"active": false}`. Creating a key with the name of
+//! a valid key of the same subject gets 409; a machine subject must exist
+//! (400 otherwise); `scim_` subjects are refused (400: the spec's answers
+//! cannot carry them); the search `query` matches a key's id exactly or its
+//! name in part, ignoring case.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod api_keys;
 mod errors;
 mod ids;
 mod jwt;
+mod oauth;
 mod routes;
 mod rules;
 mod state;
 
 pub use jwt::{JwtSigner, M2mClaims, M2M_CATEGORY};
+pub use oauth::{IssuedOAuthToken, OAuthTokenOptions, DEFAULT_CLIENT_ID, DEFAULT_LIFETIME, OAUTH_JWT_TYP};
 
 use clerk_machines::testing::OffsetClock;
 use clerk_machines::{Clerk, ClerkConfig, SecretString};
@@ -136,6 +167,8 @@ impl FakeClerk {
             verifier: tokio::sync::OnceCell::new(),
             outage: Mutex::new(None),
             outage_answers: Default::default(),
+            calls: Default::default(),
+            issuer: format!("http://{addr}"),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let app = routes::router(shared.clone());
@@ -217,6 +250,41 @@ impl FakeClerk {
     /// How many requests were answered by an outage since the fake started.
     pub fn outage_answers(&self) -> u64 {
         self.shared.outage_answers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many requests for the operation `operation_id` (the spec's
+    /// `operationId`, such as `verifyApiKey` or `verifyOAuthAccessToken`)
+    /// the fake has received since it started, answered or not (outage
+    /// answers count too): what a test counts to see how often code calls Clerk.
+    pub fn calls(&self, operation_id: &str) -> u64 {
+        let calls = self.shared.calls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        calls.get(operation_id).copied().unwrap_or(0)
+    }
+
+    /// Issues an OAuth access token, as Clerk does at the end of its OAuth
+    /// flow (which the fake does not have): opaque (`oat_...`) or, with
+    /// [`OAuthTokenOptions::jwt`], a JWT with header `typ` `at+jwt` signed
+    /// by the key set the fake serves at `/v1/jwks`, carrying `sub`,
+    /// `client_id`, `scope` (space-separated), `jti` (the token id), `iat`,
+    /// `nbf`, `exp` and `iss` (the fake's origin). `verifyOAuthAccessToken`
+    /// then answers for it as Clerk does. Test-only; also reachable over HTTP
+    /// at `POST /__fake/oauth_access_tokens` (see the module documentation).
+    ///
+    /// Fails when the subject is not a user id (`user_...`).
+    pub async fn issue_oauth_access_token(
+        &self,
+        options: OAuthTokenOptions,
+    ) -> std::io::Result<IssuedOAuthToken> {
+        routes::oauth::issue(&self.shared, &options)
+            .await
+            .map_err(|failure| std::io::Error::new(std::io::ErrorKind::InvalidInput, failure.long_message))
+    }
+
+    /// Revokes an OAuth access token the fake issued (as its user would in
+    /// Clerk); `false` when the fake issued none with this id.
+    pub fn revoke_oauth_access_token(&self, token_id: &str, reason: Option<&str>) -> bool {
+        let now = self.shared.now_ms();
+        self.shared.model().oauth.revoke(token_id, reason.map(str::to_owned), now)
     }
 
     /// Stops the server and waits until it has stopped.

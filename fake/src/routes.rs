@@ -1,4 +1,9 @@
-//! The HTTP side of the fake: axum handlers for the 13 operations and `/jwks`.
+//! The HTTP side of the fake: axum handlers for the machines and M2M token
+//! operations and `/jwks` here, the API key and OAuth operations in the
+//! submodules; every request counted by operation.
+
+mod api_keys;
+pub(crate) mod oauth;
 
 use super::errors::{Failure, Outcome};
 use super::jwt::JwtSigner;
@@ -34,6 +39,10 @@ pub(crate) struct Shared {
     pub(crate) outage: Mutex<Option<Outage>>,
     /// Requests answered by an outage so far.
     pub(crate) outage_answers: AtomicU64,
+    /// Requests received so far, by the spec's `operationId`.
+    pub(crate) calls: Mutex<HashMap<&'static str, u64>>,
+    /// The `iss` of the OAuth access token JWTs: the fake's origin.
+    pub(crate) issuer: String,
 }
 
 /// How the fake answers every request during an outage.
@@ -44,7 +53,7 @@ pub(crate) struct Outage {
 }
 
 impl Shared {
-    fn model(&self) -> MutexGuard<'_, Model> {
+    pub(crate) fn model(&self) -> MutexGuard<'_, Model> {
         // A panic while holding the lock leaves consistent data (every change is
         // made after its checks), so a poisoned lock is still usable.
         self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -96,11 +105,27 @@ impl Shared {
 
 type App = State<Arc<Shared>>;
 
-/// The router: Clerk's paths under `/v1`. The M2M token paths are served
-/// without the `/v1` prefix too, because that is where Clerk's JavaScript SDK
-/// (`@clerk/backend`, `skipApiVersionInUrl`) sends them.
+/// The router: Clerk's paths under `/v1`. The M2M token, API key and OAuth
+/// paths are served without the `/v1` prefix too, because that is where
+/// Clerk's JavaScript SDK (`@clerk/backend`, `skipApiVersionInUrl`) sends
+/// them. `/__fake/...` are the fake's own test-only routes (no Clerk has them).
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    for prefix in ["/v1", ""] {
+        router = router
+            .route(&format!("{prefix}/api_keys"), get(api_keys::list).post(api_keys::create))
+            .route(&format!("{prefix}/api_keys/verify"), post(api_keys::verify))
+            .route(
+                &format!("{prefix}/api_keys/{{api_key_id}}"),
+                get(api_keys::get).patch(api_keys::update).delete(api_keys::delete),
+            )
+            .route(&format!("{prefix}/api_keys/{{api_key_id}}/secret"), get(api_keys::secret))
+            .route(&format!("{prefix}/api_keys/{{api_key_id}}/revoke"), post(api_keys::revoke))
+            .route(&format!("{prefix}/oauth_applications/access_tokens/verify"), post(oauth::verify));
+    }
+    router
+        .route("/__fake/oauth_access_tokens", post(oauth::issue_route))
+        .route("/__fake/oauth_access_tokens/{id}/revoke", post(oauth::revoke_route))
         .route("/v1/machines", get(list_machines).post(create_machine))
         .route("/v1/machines/{machine_id}", get(get_machine).patch(update_machine).delete(delete_machine))
         .route("/v1/machines/{machine_id}/secret_key", get(get_secret_key))
@@ -116,7 +141,29 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/jwks", get(jwks))
         .fallback(unserved)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), outage))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), count))
         .with_state(shared)
+}
+
+/// Counts every request by operation (outage answers included: they are
+/// calls to Clerk all the same).
+async fn count(State(app): App, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(op) = operation_of(request.method(), request.uri().path()) {
+        let mut calls = app.calls.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *calls.entry(op.id).or_default() += 1;
+    }
+    next.run(request).await
+}
+
+/// The spec's operation for this request (with or without `/v1`): the one
+/// whose path template fits with the most literal segments, so that
+/// `/api_keys/verify` is `verifyApiKey`, not `{apiKeyID}`.
+fn operation_of(method: &Method, path: &str) -> Option<&'static spec::Operation> {
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    spec::OPERATIONS
+        .iter()
+        .filter(|op| op.method == method.as_str() && matches_template(op.path, path))
+        .max_by_key(|op| op.path.split('/').filter(|segment| !segment.starts_with('{')).count())
 }
 
 /// During an outage, every request gets its answer instead of being served.
@@ -137,12 +184,7 @@ async fn outage(State(app): App, request: axum::extract::Request, next: axum::mi
 /// implement yet (a new spec added it) gets a 501 naming it; anything else
 /// Clerk's 404.
 async fn unserved(method: Method, uri: Uri) -> Failure {
-    let path = uri.path();
-    let path = path.strip_prefix("/v1").unwrap_or(path);
-    match clerk_machines::spec::OPERATIONS
-        .iter()
-        .find(|op| op.method == method.as_str() && matches_template(op.path, path))
-    {
+    match operation_of(&method, uri.path()) {
         Some(op) => Failure::not_implemented(op.id, op.method, op.path),
         None => Failure::no_route(),
     }
@@ -484,5 +526,18 @@ mod tests {
         assert!(!matches_template(template, "/machines/mch_1/scopes/mch_2/x"));
         assert!(!matches_template(template, "/machines/mch_1/scope/mch_2"));
         assert!(matches_template("/machines", "/machines"));
+    }
+
+    #[test]
+    fn requests_are_counted_under_the_most_literal_operation() {
+        let id = |method: Method, path: &str| operation_of(&method, path).map(|op| op.id);
+        assert_eq!(id(Method::POST, "/v1/api_keys/verify"), Some("verifyApiKey"));
+        assert_eq!(id(Method::POST, "/api_keys/verify"), Some("verifyApiKey"));
+        assert_eq!(id(Method::GET, "/api_keys/ak_1"), Some("getApiKey"));
+        assert_eq!(
+            id(Method::POST, "/oauth_applications/access_tokens/verify"),
+            Some("verifyOAuthAccessToken")
+        );
+        assert_eq!(id(Method::GET, "/v1/nothing"), None);
     }
 }

@@ -161,6 +161,10 @@ pub(crate) struct Model {
     /// Opaque token secret -> token id.
     token_secrets: HashMap<String, String>,
     seq: u64,
+    /// The API keys (of users, organizations and these machines).
+    pub(crate) api_keys: super::api_keys::ApiKeyStore,
+    /// The OAuth access tokens issued through the test hook.
+    pub(crate) oauth: super::oauth::OAuthStore,
 }
 
 impl Model {
@@ -174,6 +178,8 @@ impl Model {
             tokens: HashMap::new(),
             token_secrets: HashMap::new(),
             seq: 0,
+            api_keys: Default::default(),
+            oauth: Default::default(),
         }
     }
 
@@ -371,9 +377,11 @@ impl Model {
         self.view(&rec)
     }
 
-    /// DeleteMachine: also removes the scopes pointing at it, its keys and its tokens.
+    /// DeleteMachine: also removes the scopes pointing at it, its keys, its
+    /// tokens and its API keys.
     pub(crate) fn delete_machine(&mut self, id: &str) -> Outcome<types::DeleteMachineResponse> {
         let rec = self.machines.remove(id).ok_or_else(|| Failure::not_found("machine"))?;
+        self.api_keys.remove_subject(id);
         for other in self.machines.values_mut() {
             other.scopes.retain(|(to, _)| to != id);
         }

@@ -124,12 +124,8 @@ impl<'a> CreateM2mToken<'a> {
             }
             body = body.min_remaining_ttl_seconds(Some(seconds));
         }
-        match &self.claims {
-            Some(Err(reason)) => {
-                return Err(Error::invalid("claims", format!("cannot be serialized to JSON: {reason}")))
-            }
-            Some(Ok(Value::Null)) | None => {}
-            Some(Ok(claims)) => body = body.claims(Some(claims.clone())),
+        if let Some(claims) = validate::claims(self.claims.as_ref())? {
+            body = body.claims(Some(claims));
         }
         if let Some(format) = self.token_format {
             input.text("token_format", format.as_str())?;

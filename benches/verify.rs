@@ -2,10 +2,10 @@
 //!
 //! 1. **Local JWT verification**: a few thousand distinct Clerk-shaped M2M
 //!    JWTs (RS256, RSA-2048, minted here with a generated key) verified by
-//!    `M2mVerifier::from_pem(..).verify` on one thread; thread CPU time per
+//!    `Verifier::from_pem(..).verify` on one thread; thread CPU time per
 //!    token and tokens per second, median of the rounds.
 //! 2. **The server layer**: an axum handler called in-process (no sockets)
-//!    through `M2mAuthLayer` with a valid JWT, against the same handler
+//!    through `AuthLayer` with a valid JWT, against the same handler
 //!    without the layer, and the verification alone: CPU per request.
 //!    Then over HTTP on 127.0.0.1: requests per second with and without the
 //!    layer, the same JWT sent either way (clients and server share this
@@ -24,8 +24,9 @@
 
 use axum::routing::get;
 use axum::Router;
-use clerk_machines::m2m::{M2mTokenSource, M2mVerifier, VerifiedM2mToken};
-use clerk_machines::server::M2mAuthLayer;
+use clerk_machines::m2m::M2mTokenSource;
+use clerk_machines::server::AuthLayer;
+use clerk_machines::verify::{VerifiedM2mToken, Verifier};
 use clerk_machines::ClerkConfig;
 use clerk_machines_fake::{FakeClerk, JwtSigner, M2mClaims};
 use rustix::time::{clock_gettime, ClockId};
@@ -80,7 +81,7 @@ fn main() {
         std::fs::write(dir.join("tokens.json"), serde_json::to_vec(&tokens).unwrap()).unwrap();
         std::fs::write(dir.join("public.pem"), signer.public_key_pem()).unwrap();
     }
-    let verifier = M2mVerifier::from_pem(signer.public_key_pem()).build().expect("verifier");
+    let verifier = Verifier::from_pem(signer.public_key_pem()).build().expect("verifier");
     if let Ok(variant) = std::env::var("CLERK_PERF_LAYER") {
         let iters = env_number("CLERK_PERF_ITERS", 0);
         return layer_only(&runtime, &verifier, &tokens, &variant, iters);
@@ -98,7 +99,7 @@ fn main() {
     }
 }
 
-async fn jwt(verifier: &M2mVerifier, tokens: &[String], rounds: usize) {
+async fn jwt(verifier: &Verifier, tokens: &[String], rounds: usize) {
     // Warm-up round, checking every token verifies.
     for token in tokens {
         verifier.verify(token).await.expect("a valid token");
@@ -113,7 +114,7 @@ async fn jwt(verifier: &M2mVerifier, tokens: &[String], rounds: usize) {
         per_token.push((thread_cpu() - start).as_secs_f64() / tokens.len() as f64);
     }
     let us = median(per_token) * 1e6;
-    println!("\n## local JWT verification (M2mVerifier::from_pem, one thread)");
+    println!("\n## local JWT verification (Verifier::from_pem, one thread)");
     println!(
         "rust: {} tokens x {rounds} rounds: {:.0} tokens/s, {us:.2} us CPU per token (median)",
         tokens.len(),
@@ -143,13 +144,13 @@ fn request(token: Option<&String>) -> http::Request<axum::body::Body> {
 /// `benches/instructions.sh`), so key generation and minting are left out.
 fn layer_only(
     runtime: &tokio::runtime::Runtime,
-    verifier: &M2mVerifier,
+    verifier: &Verifier,
     tokens: &[String],
     variant: &str,
     iters: usize,
 ) {
     let plain: Router = Router::new().route("/", get(hello));
-    let guarded: Router = Router::new().route("/", get(whoami)).layer(M2mAuthLayer::new(verifier.clone()));
+    let guarded: Router = Router::new().route("/", get(whoami)).layer(AuthLayer::new(verifier.clone()));
     runtime.block_on(async {
         for token in tokens {
             plain.clone().call(request(None)).await.unwrap();
@@ -165,7 +166,7 @@ fn layer_only(
 #[inline(never)]
 fn layer_measured(
     runtime: &tokio::runtime::Runtime,
-    verifier: &M2mVerifier,
+    verifier: &Verifier,
     plain: &Router,
     guarded: &Router,
     tokens: &[String],
@@ -187,9 +188,9 @@ fn layer_measured(
     });
 }
 
-async fn layer(verifier: &M2mVerifier, tokens: &[String], rounds: usize) {
+async fn layer(verifier: &Verifier, tokens: &[String], rounds: usize) {
     let plain: Router = Router::new().route("/", get(hello));
-    let guarded: Router = Router::new().route("/", get(whoami)).layer(M2mAuthLayer::new(verifier.clone()));
+    let guarded: Router = Router::new().route("/", get(whoami)).layer(AuthLayer::new(verifier.clone()));
     let mut results: [Vec<f64>; 3] = Default::default();
     for _ in 0..rounds {
         let start = thread_cpu();
@@ -219,12 +220,12 @@ async fn layer(verifier: &M2mVerifier, tokens: &[String], rounds: usize) {
 }
 
 /// Requests per second over HTTP on 127.0.0.1, with and without the layer.
-fn http(verifier: &M2mVerifier, tokens: &[String]) {
+fn http(verifier: &Verifier, tokens: &[String]) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let plain: Router = Router::new().route("/", get(hello));
         let guarded: Router =
-            Router::new().route("/", get(whoami)).layer(M2mAuthLayer::new(verifier.clone()));
+            Router::new().route("/", get(whoami)).layer(AuthLayer::new(verifier.clone()));
         println!("\n## over HTTP/1.1 on 127.0.0.1 (16 keep-alive clients in this process, 3 s each, the same JWTs sent)");
         for (name, app) in [("without the layer", plain), ("behind the layer", guarded)] {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

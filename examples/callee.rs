@@ -1,4 +1,4 @@
-//! A called service behind `M2mAuthLayer`, and a caller using it.
+//! A called service behind `AuthLayer`, and a caller using it.
 //!
 //! ```sh
 //! cargo run --example callee
@@ -13,8 +13,9 @@
 
 use axum::routing::get;
 use axum::Router;
-use clerk_machines::m2m::{M2mTokenSource, M2mVerifier, TokenFormat, VerifiedM2mToken};
-use clerk_machines::server::M2mAuthLayer;
+use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
+use clerk_machines::server::AuthLayer;
+use clerk_machines::verify::{VerifiedM2mToken, Verifier};
 use clerk_machines::Clerk;
 use clerk_machines_fake::FakeClerk;
 use std::error::Error;
@@ -55,13 +56,13 @@ async fn run(
     // opaque tokens by Clerk with the service's own machine key (Clerk then
     // also checks the token was granted access to this machine).
     let own_key = clerk.with_secret_key(api.secret_key.clone())?;
-    let verifier = M2mVerifier::builder(clerk).opaque_via(&own_key).scoped_to(api.id.as_str()).build()?;
+    let verifier = Verifier::builder(clerk).m2m_opaque_via(&own_key).scoped_to(api.id.as_str()).build()?;
     verifier.refresh_keys().await?;
-    let app = Router::new().route("/report", get(report)).layer(M2mAuthLayer::new(verifier));
+    let app = Router::new().route("/report", get(report)).layer(AuthLayer::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/report", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    println!("\nreports-api ({}) serves {url} behind M2mAuthLayer", api.id);
+    println!("\nreports-api ({}) serves {url} behind AuthLayer", api.id);
 
     // The calling side: a token source with the client's machine key.
     let http = reqwest::Client::new();

@@ -1,7 +1,7 @@
 //! The crate's verifier against Clerk's own: the same tokens, minted here with
 //! a locally generated RSA key, go through `@clerk/backend`'s verifier
 //! (`clerk.m2m.verify` with `jwtKey`, run by `conformance/jwt-verify.mjs`) and
-//! through `M2mVerifier::from_pem`. Both must give the same answer on every
+//! through `Verifier::from_pem`. Both must give the same answer on every
 //! case, and the same subject, token id, scopes and custom claims on the
 //! accepted ones, except where the crate is deliberately stricter: those cases
 //! say so, and the test checks that the difference is the one stated.
@@ -13,8 +13,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use clerk_machines::m2m::{M2mVerifier, VerifiedM2mToken};
-use clerk_machines::Error;
+use clerk_machines::verify::{Verified, Verifier, VerifyError};
 use clerk_machines_fake::{JwtSigner, M2mClaims};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -209,11 +208,11 @@ fn clerk_custom_claims(claims: &Value) -> Value {
     }
 }
 
-fn crate_answer(result: &Result<VerifiedM2mToken, Error>) -> String {
+fn crate_answer(result: &Result<Verified, VerifyError>) -> String {
     match result {
-        Ok(token) => format!("accept (scopes {:?})", token.scopes),
-        Err(Error::Verify(reason)) => format!("reject: {}", reason.code()),
-        Err(other) => format!("reject: {other}"),
+        Ok(token) => format!("accept {} (scopes {:?})", token.kind(), token.scopes()),
+        Err(VerifyError::Refused(reason)) => format!("reject: {}", reason.code()),
+        Err(other) => format!("unavailable: {other}"),
     }
 }
 
@@ -229,8 +228,8 @@ async fn the_crate_and_clerks_verifier_agree_case_by_case() {
     let clerk = run_clerk(&dir, &cases, key.public_key_pem());
     std::fs::remove_dir_all(&dir).ok();
 
-    let plain = M2mVerifier::from_pem(key.public_key_pem()).build().unwrap();
-    let scoped = M2mVerifier::from_pem(key.public_key_pem()).scoped_to(CALLEE).build().unwrap();
+    let plain = Verifier::from_pem(key.public_key_pem()).build().unwrap();
+    let scoped = Verifier::from_pem(key.public_key_pem()).scoped_to(CALLEE).build().unwrap();
     let mut table =
         vec!["| case | Clerk's verifier | crate | expected |".to_owned(), "|---|---|---|---|".to_owned()];
     let mut failures = Vec::new();
@@ -251,7 +250,7 @@ async fn the_crate_and_clerks_verifier_agree_case_by_case() {
         };
         table.push(format!("| {} | {} | {} | {} |", case.name, clerk_text, crate_answer(&ours), expected));
         match (case.expect, &ours) {
-            (Expect::Agree, Ok(token)) if clerk.accepted => {
+            (Expect::Agree, Ok(Verified::M2m(token))) if clerk.accepted => {
                 let same = clerk.subject == json!(token.machine_id)
                     && clerk.id == json!(token.token_id)
                     && clerk.scopes == json!(token.scopes)

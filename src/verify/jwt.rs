@@ -72,6 +72,11 @@ pub(super) fn parse(token: &str) -> Result<Jwt<'_>, Reason> {
     if !is_jwt_format(token) {
         return Err(Reason::malformed("not a JWT: three parts of base64url text"));
     }
+    parse_jwt_format(token)
+}
+
+/// [`parse`] for a token already known to pass [`is_jwt_format`].
+pub(super) fn parse_jwt_format(token: &str) -> Result<Jwt<'_>, Reason> {
     let (signing_input, signature) =
         token.rsplit_once('.').ok_or_else(|| Reason::malformed("a JWT has three parts"))?;
     let (header, payload) =

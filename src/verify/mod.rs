@@ -253,8 +253,13 @@ impl Verifier {
                 return Ok(verified);
             }
         }
-        shape::check(token, inner.max_length)?;
-        let jwt = jwt::is_jwt_format(token).then(|| jwt::parse(token));
+        // A JWT's alphabet (base64url and dots) is within RFC 6750's: one scan for either.
+        let jwt = if jwt::is_jwt_format(token) {
+            Some(jwt::parse_jwt_format(token))
+        } else {
+            shape::check(token, inner.max_length)?;
+            None
+        };
         let jwt_kind = match &jwt {
             Some(Ok(parsed)) => parsed.kind(),
             _ => None,

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Clerk's answers to the three verify endpoints, scripted on an httpmock
 //! server: served to the crate's verifier (`tests/edge.rs`) and to
 //! `@clerk/backend`'s (`tests/clerk_verifier.rs`) alike.

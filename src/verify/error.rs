@@ -128,7 +128,7 @@ pub enum Reason {
     },
     /// The M2M token's format is not one the verifier accepts (by choice, or
     /// because it has no key for JWTs or no client for opaque tokens).
-    #[error("{format} M2M tokens are not accepted here")]
+    #[error("{format} tokens of this kind are not accepted here")]
     FormatNotAccepted {
         /// The token's format.
         format: TokenFormat,

@@ -30,7 +30,7 @@ c=$(irefs CLERK_PERF_DECODE=crate CLERK_PERF_ITERS="$decodes")
 f=$(irefs CLERK_PERF_DECODE=floor CLERK_PERF_ITERS="$decodes")
 ci=$(per "$c" "$base" "$decodes"); fi=$(per "$f" "$base" "$decodes")
 echo "decode (500 x 150 page): crate $ci, floor $fi instructions/page, ratio $(echo "scale=3; $ci / $fi" | bc)"
-# The server layer (benches/verify.rs): a request behind M2mAuthLayer with a
+# The server layer (benches/verify.rs): a request behind AuthLayer with a
 # JWT, against the same request without it and the verification alone; only
 # the measured loop is counted (callgrind --toggle-collect).
 bin=$(bench_bin verify)

@@ -3,7 +3,7 @@
 # pinned in conformance/), on the same tokens, each pinned to one core:
 #   bash benches/verify-vs-clerk.sh [TOKENS=2000] [ROUNDS=5]
 # benches/verify.rs mints the tokens (RS256, RSA-2048, Clerk-shaped, distinct),
-# verifies them with M2mVerifier::from_pem and writes them out;
+# verifies them with Verifier::from_pem and writes them out;
 # conformance/verify-bench.mjs verifies the same tokens with clerk.m2m.verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."

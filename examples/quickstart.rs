@@ -11,7 +11,8 @@
 //! JWKS, creates an API key for a machine, verifies and revokes it, then
 //! deletes what it created (also when a step fails).
 
-use clerk_machines::m2m::{M2mVerifier, TokenFormat};
+use clerk_machines::m2m::TokenFormat;
+use clerk_machines::verify::Verifier;
 use clerk_machines::{types, Clerk, SecretString};
 use clerk_machines_fake::FakeClerk;
 use std::error::Error;
@@ -105,8 +106,9 @@ async fn lifecycle(clerk: &Clerk, created: &mut Vec<String>) -> Result<()> {
 
     println!("\n7. Mint a JWT-format token and verify it locally (no call to Clerk per request)");
     let jwt = as_worker.m2m().create_token().token_format(TokenFormat::Jwt).send().await?;
-    let verifier = M2mVerifier::builder(clerk).scoped_to(api.id.as_str()).build()?;
-    let local = verifier.verify(jwt.token.expose_secret()).await?;
+    let verifier = Verifier::builder(clerk).scoped_to(api.id.as_str()).build()?;
+    let verified = verifier.verify(jwt.token.expose_secret()).await?;
+    let local = verified.as_m2m().ok_or("not an M2M token")?;
     println!("   valid: machine {}  token {}  scopes {:?}", local.machine_id, local.token_id, local.scopes);
 
     println!("\n8. Create an API key for {}, verify it, revoke it", worker.name);

@@ -50,3 +50,14 @@ pub const LEEWAY: Duration = Duration::from_secs(5);
 pub const JWKS_MAX_AGE: Duration = Duration::from_secs(300);
 /// Shortest time between two key fetches caused by tokens naming an unknown key.
 pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest token a [`Verifier`](crate::verify::Verifier) reads, in bytes:
+/// longer ones are refused unread. Not from Clerk (which states no limit):
+/// Clerk's M2M JWTs with a few custom claims are under 1 KB, and common
+/// servers cap a whole header block at 8 KB.
+pub const MAX_TOKEN_LENGTH: usize = 4096;
+/// Verified JWTs a [`Verifier`](crate::verify::Verifier) remembers.
+pub const JWT_CACHE_CAPACITY: usize = 10_000;
+/// Clerk's refusals of opaque tokens a [`Verifier`](crate::verify::Verifier) remembers.
+pub const REFUSAL_CACHE_CAPACITY: usize = 10_000;
+/// How long a [`Verifier`](crate::verify::Verifier) remembers Clerk's refusal of an opaque token.
+pub const REFUSAL_CACHE_TTL: Duration = Duration::from_secs(10);

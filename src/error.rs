@@ -5,9 +5,6 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(feature = "jwt")]
-use crate::m2m::VerifyError;
-
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -66,12 +63,6 @@ pub enum Error {
         /// The first characters of the body (at most [`Error::SNIPPET_CHARS`]).
         snippet: String,
     },
-    /// An M2M token was rejected by [`M2mVerifier`](crate::m2m::M2mVerifier): the
-    /// [`VerifyError`] says why (expired, bad signature, unknown key, ...).
-    /// (Feature `jwt`.)
-    #[cfg(feature = "jwt")]
-    #[error("M2M token rejected: {0}")]
-    Verify(VerifyError),
     /// An [`M2mTokenSource`](crate::m2m::M2mTokenSource) has no valid token
     /// left and could not mint one: the last refresh failure.
     ///
@@ -109,8 +100,6 @@ impl Error {
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::Transport(e) | Error::Timeout(e) => e.status(),
             Error::InvalidInput { .. } => None,
-            #[cfg(feature = "jwt")]
-            Error::Verify(_) => None,
             Error::TokenRefresh(inner) => inner.status(),
         }
     }
@@ -139,15 +128,6 @@ impl Error {
             Error::Api { status, .. } => *status == StatusCode::NOT_FOUND,
             Error::TokenRefresh(inner) => inner.is_not_found(),
             _ => false,
-        }
-    }
-
-    /// Why an M2M token was rejected, when that is the error. (Feature `jwt`.)
-    #[cfg(feature = "jwt")]
-    pub fn verify_error(&self) -> Option<&VerifyError> {
-        match self {
-            Error::Verify(reason) => Some(reason),
-            _ => None,
         }
     }
 

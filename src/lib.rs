@@ -21,7 +21,8 @@
 //!    and [`Clerk::oauth_access_tokens`] check input against
 //!    the [`spec`]'s rules before anything is sent, then go through `send`;
 //!    lists are one [`List`] builder and stream; [`m2m::M2mTokenSource`]
-//!    (caller) and `m2m::M2mVerifier` (callee, feature `jwt`) build on them.
+//!    (caller) and `verify::Verifier` (callee, feature `jwt`: M2M tokens,
+//!    API keys and OAuth access tokens) build on them.
 //!
 //! Anything the facades do not wrap is one [`Clerk::raw`] call away, on the
 //! same path.
@@ -88,6 +89,8 @@ pub mod spec;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 mod validate;
+#[cfg(feature = "jwt")]
+pub mod verify;
 
 /// Entry points for the fuzz targets in `fuzz/` (built only by cargo-fuzz).
 #[cfg(fuzzing)]

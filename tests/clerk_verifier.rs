@@ -1,20 +1,29 @@
-//! The crate's verifier against Clerk's own: the same tokens, minted here with
-//! a locally generated RSA key, go through `@clerk/backend`'s verifier
-//! (`clerk.m2m.verify` with `jwtKey`, run by `conformance/jwt-verify.mjs`) and
-//! through `M2mVerifier::from_pem`. Both must give the same answer on every
-//! case, and the same subject, token id, scopes and custom claims on the
-//! accepted ones, except where the crate is deliberately stricter: those cases
+//! The crate's verifier against Clerk's own, per kind:
+//!
+//! - M2M JWTs (30 cases): the same tokens, minted here with a locally
+//!   generated RSA key, go through `@clerk/backend`'s verifier
+//!   (`clerk.m2m.verify` with `jwtKey`, run by `conformance/jwt-verify.mjs`)
+//!   and through `Verifier::from_pem`;
+//! - OAuth access-token JWTs, Clerk's scripted answers (httpmock) for opaque
+//!   tokens and API keys, and a routing table of token strings, through
+//!   `authenticateRequest({ acceptsToken })` (`conformance/machine-auth.mjs`)
+//!   and through `Verifier` and `verify::token_kind`.
+//!
+//! Both sides must give the same answer on every case, and the same fields
+//! (subject, id, scopes, claims; name, user and organization of an API key;
+//! client of an OAuth token) on the accepted ones, except where the crate is
+//! deliberately stricter (it refuses what Clerk accepts) or answers "unavailable"
+//! where Clerk's SDK signs the caller out as if the token were bad: those cases
 //! say so, and the test checks that the difference is the one stated.
 //!
 //! Needs node and `conformance/node_modules` (`npm ci` in `conformance/`):
 //! ignored by default, run by `.ci/run` with `--ignored --nocapture`, which
-//! also prints the case table.
+//! also prints the case tables.
 #![cfg(feature = "jwt")]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use clerk_machines::m2m::{M2mVerifier, VerifiedM2mToken};
-use clerk_machines::Error;
+use clerk_machines::verify::{Verified, Verifier, VerifyError};
 use clerk_machines_fake::{JwtSigner, M2mClaims};
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -209,11 +218,11 @@ fn clerk_custom_claims(claims: &Value) -> Value {
     }
 }
 
-fn crate_answer(result: &Result<VerifiedM2mToken, Error>) -> String {
+fn crate_answer(result: &Result<Verified, VerifyError>) -> String {
     match result {
-        Ok(token) => format!("accept (scopes {:?})", token.scopes),
-        Err(Error::Verify(reason)) => format!("reject: {}", reason.code()),
-        Err(other) => format!("reject: {other}"),
+        Ok(token) => format!("accept {} (scopes {:?})", token.kind(), token.scopes()),
+        Err(VerifyError::Refused(reason)) => format!("reject: {}", reason.code()),
+        Err(other) => format!("unavailable: {other}"),
     }
 }
 
@@ -229,8 +238,8 @@ async fn the_crate_and_clerks_verifier_agree_case_by_case() {
     let clerk = run_clerk(&dir, &cases, key.public_key_pem());
     std::fs::remove_dir_all(&dir).ok();
 
-    let plain = M2mVerifier::from_pem(key.public_key_pem()).build().unwrap();
-    let scoped = M2mVerifier::from_pem(key.public_key_pem()).scoped_to(CALLEE).build().unwrap();
+    let plain = Verifier::from_pem(key.public_key_pem()).build().unwrap();
+    let scoped = Verifier::from_pem(key.public_key_pem()).scoped_to(CALLEE).build().unwrap();
     let mut table =
         vec!["| case | Clerk's verifier | crate | expected |".to_owned(), "|---|---|---|---|".to_owned()];
     let mut failures = Vec::new();
@@ -251,7 +260,7 @@ async fn the_crate_and_clerks_verifier_agree_case_by_case() {
         };
         table.push(format!("| {} | {} | {} | {} |", case.name, clerk_text, crate_answer(&ours), expected));
         match (case.expect, &ours) {
-            (Expect::Agree, Ok(token)) if clerk.accepted => {
+            (Expect::Agree, Ok(Verified::M2m(token))) if clerk.accepted => {
                 let same = clerk.subject == json!(token.machine_id)
                     && clerk.id == json!(token.token_id)
                     && clerk.scopes == json!(token.scopes)
@@ -277,4 +286,393 @@ async fn the_crate_and_clerks_verifier_agree_case_by_case() {
     }
     println!("{}", table.join("\n"));
     assert!(failures.is_empty(), "disagreements:\n{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Every kind: OAuth JWTs, Clerk's scripted answers for opaque tokens and API
+// keys, and the routing of token strings, through `authenticateRequest`
+// (`conformance/machine-auth.mjs`) and through `verify::Verifier`.
+// ---------------------------------------------------------------------------
+
+#[path = "common/answers.rs"]
+mod answers;
+
+use answers::Answer;
+use clerk_machines::verify::{token_kind, Kinds, TokenKind};
+
+/// Runs `conformance/machine-auth.mjs` on `input`; its answers, one per case.
+fn machine_auth(input: Value) -> Vec<Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    assert!(
+        root.join("node_modules/@clerk/backend").is_dir(),
+        "run `npm ci` in conformance/ first (.ci/run does)"
+    );
+    let file = std::env::temp_dir().join(format!(
+        "clerk-machine-auth-{}-{}.json",
+        std::process::id(),
+        input["mode"].as_str().unwrap_or_default()
+    ));
+    std::fs::write(&file, serde_json::to_vec(&input).unwrap()).unwrap();
+    let output = Command::new("node")
+        .arg(root.join("machine-auth.mjs"))
+        .arg(&file)
+        .current_dir(&root)
+        .output()
+        .expect("node runs");
+    std::fs::remove_file(&file).ok();
+    assert!(output.status.success(), "machine-auth.mjs failed: {}", String::from_utf8_lossy(&output.stderr));
+    let answers: Vec<Value> = serde_json::from_slice(&output.stdout).expect("JSON from machine-auth.mjs");
+    assert_eq!(answers.len(), input["cases"].as_array().map_or(0, Vec::len));
+    answers
+}
+
+/// What Clerk's verifier and the crate's are expected to do with a case of
+/// the kinds beyond M2M JWTs.
+#[derive(Clone, Copy, Debug)]
+enum Outcome {
+    /// The same answer, and on acceptance the same fields.
+    Same,
+    /// Clerk signs the caller in, the crate refuses (401), for the reason given.
+    Stricter(&'static str),
+    /// Clerk signs the caller out as if the token were bad; the crate answers
+    /// "unavailable" (503), for the reason given.
+    NotTheTokensFault(&'static str),
+}
+
+/// The fields of Clerk's machine auth object the crate's [`Verified`] carries too.
+fn crate_auth(verified: &Verified) -> Value {
+    match verified {
+        Verified::M2m(token) => {
+            json!({"tokenType": "m2m_token", "id": token.token_id, "subject": token.machine_id,
+            "scopes": token.scopes, "claims": token.claims, "machineId": token.machine_id})
+        }
+        Verified::ApiKey(key) => {
+            json!({"tokenType": "api_key", "id": key.id, "subject": key.subject, "scopes": key.scopes,
+            "name": key.name, "claims": key.claims, "userId": key.user_id, "orgId": key.org_id})
+        }
+        Verified::OAuth(token) => {
+            json!({"tokenType": "oauth_token", "id": token.token_id, "subject": token.user_id,
+            "scopes": token.scopes, "userId": token.user_id, "clientId": token.client_id})
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Clerk's auth object with only the fields `crate_auth` gives.
+fn comparable(clerk: &Value, ours: &Value) -> Value {
+    let mut picked = Map::new();
+    for (field, _) in ours.as_object().into_iter().flatten() {
+        picked.insert(field.clone(), clerk.get(field).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(picked)
+}
+
+/// Compares one case; returns the table row and, when it fails, why.
+fn judge(
+    name: &str,
+    expect: Outcome,
+    clerk: &Value,
+    ours: &Result<Verified, VerifyError>,
+) -> (String, Option<String>) {
+    let signed_in = clerk["signedIn"] == true;
+    let clerk_text = if signed_in {
+        format!("signed in ({})", clerk["tokenType"].as_str().unwrap_or_default())
+    } else {
+        format!("signed out: {}", clerk["reason"].as_str().unwrap_or_default())
+    };
+    let expected = match expect {
+        Outcome::Same => "same".to_owned(),
+        Outcome::Stricter(why) => format!("crate stricter: {why}"),
+        Outcome::NotTheTokensFault(why) => format!("crate 503, not 401: {why}"),
+    };
+    let row = format!("| {name} | {clerk_text} | {} | {expected} |", crate_answer(ours));
+    let failure = match (expect, ours) {
+        (Outcome::Same, Ok(verified)) if signed_in => {
+            let ours = crate_auth(verified);
+            let theirs = comparable(&clerk["auth"], &ours);
+            (theirs != ours)
+                .then(|| format!("{name}: accepted by both, but Clerk says {theirs}, the crate {ours}"))
+        }
+        (Outcome::Same, Err(VerifyError::Refused(_))) if !signed_in => None,
+        (Outcome::Stricter(_), Err(VerifyError::Refused(_))) if signed_in => None,
+        (Outcome::NotTheTokensFault(_), Err(VerifyError::Unavailable(_))) if !signed_in => None,
+        _ => Some(format!("{name}: expected {expected}; Clerk {clerk_text}, crate {}", crate_answer(ours))),
+    };
+    (row, failure)
+}
+
+fn report(title: &str, rows: Vec<String>, failures: Vec<String>) {
+    println!(
+        "\n### {title}\n\n| case | Clerk's `authenticateRequest` | crate | expected |\n|---|---|---|---|\n{}",
+        rows.join("\n")
+    );
+    assert!(failures.is_empty(), "disagreements:\n{}", failures.join("\n"));
+}
+
+const USER: &str = "user_2vYVtestTESTtestTESTtestTES";
+const CLIENT: &str = "client_2VTWUzvGC5UhdJCNx6xG1D98edc";
+const OAT_ID: &str = "oat_2xKa9Bgv7NxMRDFyQw8LpZ3cTmU1vHjE";
+const AUDIENCE: &str = "https://api.example.com";
+
+fn oauth_payload() -> Value {
+    json!({"sub": USER, "client_id": CLIENT, "jti": OAT_ID, "scope": "read:foo write:bar", "iat": now(), "exp": now() + 600,
+           "azp": "https://accounts.example.com", "iss": "https://clerk.example.com"})
+}
+
+fn oauth_header(key: &JwtSigner, typ: &str) -> Value {
+    json!({"alg": "RS256", "kid": key.kid(), "typ": typ})
+}
+
+struct OAuthCase {
+    name: &'static str,
+    token: String,
+    audience: Option<&'static str>,
+    expect: Outcome,
+}
+
+fn oauth_cases(key: &JwtSigner, other_key: &JwtSigner) -> Vec<OAuthCase> {
+    let at = |name, token| OAuthCase { name, token, audience: None, expect: Outcome::Same };
+    let header = oauth_header(key, "at+jwt");
+    let valid = key.sign(&header, &oauth_payload());
+    let mut tampered = valid.split('.').map(str::to_owned).collect::<Vec<_>>();
+    tampered[1] = URL_SAFE_NO_PAD
+        .encode(with(oauth_payload(), &[("sub", json!("user_3someoneELSEsomeoneELSEsom"))]).to_string());
+    vec![
+        at("valid, typ at+jwt", valid.clone()),
+        at(
+            "valid, typ application/at+jwt",
+            key.sign(&oauth_header(key, "application/at+jwt"), &oauth_payload()),
+        ),
+        at("missing typ (no machine kind)", key.sign(&without(header.clone(), "typ"), &oauth_payload())),
+        at("typ JWT (no machine kind)", key.sign(&oauth_header(key, "JWT"), &oauth_payload())),
+        at(
+            "typ AT+JWT (no machine kind: Clerk compares exactly)",
+            key.sign(&oauth_header(key, "AT+JWT"), &oauth_payload()),
+        ),
+        at("expired (60 s ago)", key.sign(&header, &with(oauth_payload(), &[("exp", json!(now() - 60))]))),
+        at(
+            "expired 2 s ago, within the 5 s leeway",
+            key.sign(&header, &with(oauth_payload(), &[("exp", json!(now() - 2))])),
+        ),
+        at(
+            "future nbf (in 120 s)",
+            key.sign(&header, &with(oauth_payload(), &[("nbf", json!(now() + 120))])),
+        ),
+        at(
+            "future iat (in 120 s)",
+            key.sign(&header, &with(oauth_payload(), &[("iat", json!(now() + 120))])),
+        ),
+        at("missing exp", key.sign(&header, &without(oauth_payload(), "exp"))),
+        at(
+            "unknown kid (a PEM verifier ignores kid)",
+            key.sign(&with(header.clone(), &[("kid", json!("ins_unknown"))]), &oauth_payload()),
+        ),
+        at("tampered payload", tampered.join(".")),
+        at("signed by another key", other_key.sign(&header, &oauth_payload())),
+        at(
+            "alg none",
+            format!(
+                "{}.{}.c2ln",
+                URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt"}).to_string()),
+                URL_SAFE_NO_PAD.encode(oauth_payload().to_string())
+            ),
+        ),
+        at(
+            "scopes from scp (a list)",
+            key.sign(&header, &with(oauth_payload(), &[("scp", json!(["read", "admin"]))])),
+        ),
+        at("no scope nor scp", key.sign(&header, &without(oauth_payload(), "scope"))),
+        at(
+            "absent jti and client_id (empty)",
+            key.sign(&header, &without(without(oauth_payload(), "jti"), "client_id")),
+        ),
+        OAuthCase {
+            name: "aud matching the audience",
+            token: key.sign(&header, &with(oauth_payload(), &[("aud", json!([AUDIENCE, "x"]))])),
+            audience: Some(AUDIENCE),
+            expect: Outcome::Same,
+        },
+        OAuthCase {
+            name: "aud of another audience",
+            token: key.sign(&header, &with(oauth_payload(), &[("aud", json!("https://other.example.com"))])),
+            audience: Some(AUDIENCE),
+            expect: Outcome::Same,
+        },
+        OAuthCase {
+            name: "no aud, an audience required",
+            token: valid.clone(),
+            audience: Some(AUDIENCE),
+            expect: Outcome::Same,
+        },
+        at(
+            "aud present, no audience required",
+            key.sign(&header, &with(oauth_payload(), &[("aud", json!("https://other.example.com"))])),
+        ),
+        OAuthCase {
+            name: "non-user subject (org_)",
+            token: key
+                .sign(&header, &with(oauth_payload(), &[("sub", json!("org_2vYVtestTESTtestTESTtestTES"))])),
+            audience: None,
+            expect: Outcome::Stricter(
+                "an OAuth access token stands for a user; Clerk's verifier takes any string subject",
+            ),
+        },
+        OAuthCase {
+            name: "subject mch_ with typ at+jwt (routed to M2M, typ refused)",
+            token: key
+                .sign(&header, &with(oauth_payload(), &[("sub", json!("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk"))])),
+            audience: None,
+            expect: Outcome::Same,
+        },
+    ]
+}
+
+#[tokio::test]
+#[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
+async fn oauth_jwts_agree_case_by_case() {
+    let key = JwtSigner::generate_with_kid("ins_conformance").unwrap();
+    let other_key = JwtSigner::generate_with_kid("ins_other").unwrap();
+    let cases = oauth_cases(&key, &other_key);
+    assert!(cases.len() >= 12);
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"name": c.name, "token": c.token, "accepts": ["oauth_token", "m2m_token"], "audience": c.audience}))
+        .collect();
+    let clerk = machine_auth(
+        json!({"mode": "authenticate", "secretKey": "sk_test_conformance", "jwtKey": key.public_key_pem(), "cases": input}),
+    );
+    let (mut rows, mut failures) = (Vec::new(), Vec::new());
+    for (case, clerk) in cases.iter().zip(&clerk) {
+        let mut builder = Verifier::from_pem(key.public_key_pem()).accept([TokenKind::OAuth, TokenKind::M2m]);
+        if let Some(audience) = case.audience {
+            builder = builder.oauth_audience(audience);
+        }
+        let ours = builder.build().unwrap().verify(&case.token).await;
+        let (row, failure) = judge(case.name, case.expect, clerk, &ours);
+        rows.push(row);
+        failures.extend(failure);
+    }
+    report("OAuth access-token JWTs (jwtKey, acceptsToken [oauth_token, m2m_token])", rows, failures);
+}
+
+#[tokio::test]
+#[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
+async fn clerks_scripted_answers_agree_case_by_case() {
+    let server = httpmock::MockServer::start();
+    let mut cases = Vec::new();
+    for kind in ["m2m_token", "api_key", "oauth_token"] {
+        for answer in Answer::ALL {
+            let token = answers::token(kind, &format!("{answer:?}"));
+            answers::script(&server, kind, &token, answer);
+            let expect = match answer {
+                Answer::Revoked | Answer::Expired => Outcome::Stricter(
+                    "Clerk's answer says the token is revoked or expired; Clerk's SDK signs the caller in regardless",
+                ),
+                Answer::KeyRefused => Outcome::NotTheTokensFault("this service's own key was refused: a configuration fault"),
+                Answer::ServerError | Answer::RateLimited => {
+                    Outcome::NotTheTokensFault("Clerk could not answer: the caller should retry, not drop its token")
+                }
+                Answer::Valid | Answer::NotFound => Outcome::Same,
+            };
+            cases.push((format!("{kind}, {}", answer.name()), token, expect));
+        }
+    }
+    let input: Vec<Value> = cases
+        .iter()
+        .map(|(name, token, _)| json!({"name": name, "token": token, "accepts": "any"}))
+        .collect();
+    let clerk = machine_auth(
+        json!({"mode": "authenticate", "apiUrl": server.base_url(), "secretKey": "sk_test_conformance", "cases": input}),
+    );
+    let config = clerk_machines::ClerkConfig::default()
+        .with_base_url(server.base_url())
+        .with_retry(clerk_machines::RetryConfig::disabled());
+    let client = clerk_machines::Clerk::new("sk_test_conformance", config).unwrap();
+    let verifier = Verifier::opaque_only(&client).accept(Kinds::any()).build().unwrap();
+    let (mut rows, mut failures) = (Vec::new(), Vec::new());
+    for ((name, token, expect), clerk) in cases.iter().zip(&clerk) {
+        let ours = verifier.verify(token).await;
+        let (row, failure) = judge(name, *expect, clerk, &ours);
+        rows.push(row);
+        failures.extend(failure);
+    }
+    report(
+        "opaque tokens and API keys, Clerk's answers scripted on httpmock (acceptsToken any)",
+        rows,
+        failures,
+    );
+}
+
+#[test]
+#[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
+fn token_strings_are_routed_as_clerk_routes_them() {
+    let key = JwtSigner::generate_with_kid("ins_conformance").unwrap();
+    let jwt = |typ: Option<&str>, sub: &str| {
+        let mut header = json!({"alg": "RS256", "kid": key.kid()});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        key.sign(&header, &json!({"sub": sub, "exp": now() + 600}))
+    };
+    let b64 = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    let tokens = vec![
+        ("opaque M2M token", "mt_8XOIucKvqHVr5tYP123456789abcdefghij".to_owned()),
+        ("mt_ too short to be one", "mt_x".to_owned()),
+        ("opaque OAuth token", "oat_8XOIucKvqHVr5tYP123456789abcdefghij".to_owned()),
+        ("Clerk's test API key (with / and =)", "ak_LCWGdaM8mv8K4PC/57IICZQXAeWfCgF30DZaFXHoGn9=".to_owned()),
+        ("machine secret key shape (ak_ + 40 hex)", format!("ak_{}", "3beecc9c60".repeat(4))),
+        ("instance secret key", "sk_test_abcdefghijklmnopqrstuvwxyz".to_owned()),
+        ("session-like JWT (user subject, typ JWT)", jwt(Some("JWT"), USER)),
+        ("JWT without typ, user subject", jwt(None, USER)),
+        ("M2M JWT", jwt(Some("JWT"), "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk")),
+        ("M2M JWT without typ", jwt(None, "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk")),
+        ("OAuth JWT at+jwt", jwt(Some("at+jwt"), USER)),
+        ("OAuth JWT application/at+jwt", jwt(Some("application/at+jwt"), USER)),
+        ("at+jwt with a machine subject (M2M first)", jwt(Some("at+jwt"), "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk")),
+        ("JWT shape with an mt_ prefix", "mt_abc.def.ghi".to_owned()),
+        ("JWT shape with an oat_ prefix", "oat_abc.def.ghi".to_owned()),
+        ("JWT shape with an ak_ prefix", "ak_abc.def.ghi".to_owned()),
+        (
+            "three parts, header not JSON",
+            format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode("nope"), b64(json!({"sub": "mch_1"}))),
+        ),
+        (
+            "two parts, machine subject",
+            format!("{}.{}", b64(json!({"alg": "RS256"})), b64(json!({"sub": "mch_1"}))),
+        ),
+        (
+            "payload sub a number",
+            format!("{}.{}.c2ln", b64(json!({"alg": "RS256", "typ": "at+jwt"})), b64(json!({"sub": 7}))),
+        ),
+        ("prefix in capitals", "MT_8XOIucKvqHVr5tYP123456789abcdefghij".to_owned()),
+        ("random string", "hello-world".to_owned()),
+    ];
+    let input: Vec<Value> =
+        tokens.iter().map(|(name, token)| json!({"name": name, "token": token})).collect();
+    let clerk = machine_auth(json!({"mode": "route", "secretKey": "sk_test_conformance", "cases": input}));
+    let (mut rows, mut failures) = (Vec::new(), Vec::new());
+    for ((name, token), clerk) in tokens.iter().zip(&clerk) {
+        let theirs: Vec<String> = clerk["kinds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect();
+        let ours: Vec<String> = token_kind(token).map(|kind| kind.as_str().to_owned()).into_iter().collect();
+        let show = |kinds: &[String]| if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") };
+        rows.push(format!(
+            "| {name} | {} | {} | {} |",
+            show(&theirs),
+            show(&ours),
+            if theirs == ours { "same" } else { "DIFFERENT" }
+        ));
+        if theirs != ours {
+            failures.push(format!("{name}: Clerk routes it to {theirs:?}, the crate to {ours:?}"));
+        }
+    }
+    println!(
+        "\n### routing of token strings\n\n| token | Clerk's kind | crate's kind | |\n|---|---|---|---|\n{}",
+        rows.join("\n")
+    );
+    assert!(failures.is_empty(), "routing differs:\n{}", failures.join("\n"));
 }

@@ -4,9 +4,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use clerk_machines::ids::{is_m2m_token_id as is_token_id, is_machine_id};
-use clerk_machines::m2m::M2mVerifier;
 use clerk_machines::machines::{MachineOrder, MachineOrderField, SortDirection};
 use clerk_machines::types;
+use clerk_machines::verify::Verifier;
 use clerk_machines::{Clerk, Error};
 use clerk_machines_fake::{FakeClerk, FakeOptions};
 use futures::TryStreamExt;
@@ -407,9 +407,9 @@ async fn jwt_tokens_are_signed_with_the_served_jwks() {
     assert_eq!(payload["tenant"], "acme");
     assert!(payload.get("nbf").is_none(), "Clerk sets no nbf");
     // The crate's verifier, reading the fake's JWKS, accepts it as the scoped machine.
-    let verifier =
-        M2mVerifier::builder(clerk).scoped_to(api.id.as_str()).clock(fake.clock()).build().unwrap();
+    let verifier = Verifier::builder(clerk).scoped_to(api.id.as_str()).clock(fake.clock()).build().unwrap();
     let verified = verifier.verify(token.token.expose_secret()).await.unwrap();
+    let verified = verified.as_m2m().unwrap();
     assert_eq!(
         (verified.machine_id.as_str(), verified.token_id.as_str()),
         (worker.id.as_str(), token.id.as_str())

@@ -1,11 +1,13 @@
-//! `M2mAuthLayer` and the `VerifiedM2mToken` extractor in a real axum server
-//! on a local port, called over HTTP with tokens minted by the fake Clerk.
+//! `AuthLayer` and the `VerifiedM2mToken` extractor in a real axum server
+//! on a local port, called over HTTP with M2M tokens minted by the fake Clerk.
+//! (API keys and OAuth tokens, the odd headers and floods: `tests/edge.rs`.)
 #![cfg(feature = "axum")]
 
 use axum::routing::get;
 use axum::{Json, Router};
-use clerk_machines::m2m::{M2mTokenSource, M2mVerifier, TokenFormat, VerifiedM2mToken};
-use clerk_machines::server::M2mAuthLayer;
+use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
+use clerk_machines::server::AuthLayer;
+use clerk_machines::verify::{VerifiedM2mToken, Verifier};
 use clerk_machines::{Clerk, ClerkConfig, RetryConfig};
 use clerk_machines_fake::FakeClerk;
 use serde_json::{json, Value};
@@ -22,8 +24,8 @@ async fn whoami(caller: VerifiedM2mToken) -> Json<Value> {
 }
 
 /// Serves `/whoami` behind the layer on a free local port; returns its base URL.
-async fn serve(verifier: M2mVerifier) -> String {
-    let app = Router::new().route("/whoami", get(whoami)).layer(M2mAuthLayer::new(verifier));
+async fn serve(verifier: Verifier) -> String {
+    let app = Router::new().route("/whoami", get(whoami)).layer(AuthLayer::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -79,7 +81,7 @@ fn assert_401(answer: &(u16, Option<String>, Value), reason: &str, token: Option
     assert_eq!(body["reason"], reason, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     let challenge = challenge.as_deref().expect("WWW-Authenticate");
-    assert!(challenge.starts_with("Bearer realm=\"clerk-m2m\""), "{challenge}");
+    assert!(challenge.starts_with("Bearer realm=\"clerk\""), "{challenge}");
     if let Some(token) = token {
         assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         let everything = format!("{challenge}{body}");
@@ -88,14 +90,14 @@ fn assert_401(answer: &(u16, Option<String>, Value), reason: &str, token: Option
             assert!(part.len() < 8 || !everything.contains(part), "the answer echoes part of the token");
         }
     } else {
-        assert_eq!(challenge, "Bearer realm=\"clerk-m2m\"");
+        assert_eq!(challenge, "Bearer realm=\"clerk\"");
     }
 }
 
 #[tokio::test]
 async fn valid_jwt_and_opaque_tokens_reach_the_handler() {
     let world = world().await;
-    let verifier = M2mVerifier::builder(world.fake.clerk()).scoped_to(world.api.id.as_str()).build().unwrap();
+    let verifier = Verifier::builder(world.fake.clerk()).scoped_to(world.api.id.as_str()).build().unwrap();
     let url = serve(verifier).await;
 
     // The caller side: a token source minting JWTs with the worker's key.
@@ -120,23 +122,20 @@ async fn valid_jwt_and_opaque_tokens_reach_the_handler() {
 #[tokio::test]
 async fn missing_and_malformed_headers_get_401_with_a_challenge() {
     let world = world().await;
-    let url = serve(M2mVerifier::builder(world.fake.clerk()).build().unwrap()).await;
+    let url = serve(Verifier::builder(world.fake.clerk()).build().unwrap()).await;
     assert_401(&call(&url, None).await, "token_missing", None);
     for header in ["Basic d29ya2VyOnNlY3JldA==", "Bearer", "Bearer    ", "token-without-scheme"] {
         assert_401(&call(&url, Some(header)).await, "token_malformed", Some("d29ya2VyOnNlY3JldA"));
     }
-    assert_401(&call(&url, Some("Bearer not-a-jwt")).await, "token_malformed", Some("not-a-jwt"));
+    assert_401(&call(&url, Some("Bearer not-a-jwt")).await, "token_kind_unknown", Some("not-a-jwt"));
 }
 
 #[tokio::test]
 async fn expired_revoked_and_unscoped_tokens_are_refused() {
     let world = world().await;
     let clock = world.fake.clock();
-    let verifier = M2mVerifier::builder(world.fake.clerk())
-        .scoped_to(world.api.id.as_str())
-        .clock(clock)
-        .build()
-        .unwrap();
+    let verifier =
+        Verifier::builder(world.fake.clerk()).scoped_to(world.api.id.as_str()).clock(clock).build().unwrap();
     let url = serve(verifier).await;
 
     // Not scoped to the service: another machine's tokens, both formats.
@@ -165,11 +164,11 @@ async fn expired_revoked_and_unscoped_tokens_are_refused() {
 async fn tokens_of_another_instance_are_refused() {
     let world = world().await;
     let elsewhere = world_of_another_instance().await;
-    let url = serve(M2mVerifier::builder(world.fake.clerk()).build().unwrap()).await;
+    let url = serve(Verifier::builder(world.fake.clerk()).build().unwrap()).await;
     let jwt = token(&elsewhere.0, TokenFormat::Jwt).await;
     assert_401(&call(&url, Some(&bearer(&jwt))).await, "unknown_key", Some(&jwt));
     let opaque = token(&elsewhere.0, TokenFormat::Opaque).await;
-    assert_401(&call(&url, Some(&bearer(&opaque))).await, "token_refused_by_clerk", Some(&opaque));
+    assert_401(&call(&url, Some(&bearer(&opaque))).await, "token_not_found", Some(&opaque));
     drop(elsewhere);
 }
 
@@ -186,13 +185,13 @@ async fn the_service_own_machine_key_verifies_opaque_tokens_granted_to_it() {
     // then accepts only tokens granted access to this machine.
     let world = world().await;
     let own_key = world.fake.client_with_key(world.api.secret_key.clone()).unwrap();
-    let verifier = M2mVerifier::opaque_only(&own_key).build().unwrap();
+    let verifier = Verifier::opaque_only(&own_key).build().unwrap();
     let url = serve(verifier).await;
     let granted = token(&world.worker, TokenFormat::Opaque).await;
     let (status, _, body) = call(&url, Some(&bearer(&granted))).await;
     assert_eq!(status, 200, "{body}");
     let not_granted = token(&world.other, TokenFormat::Opaque).await;
-    assert_401(&call(&url, Some(&bearer(&not_granted))).await, "token_refused_by_clerk", Some(&not_granted));
+    assert_401(&call(&url, Some(&bearer(&not_granted))).await, "token_not_found", Some(&not_granted));
     let jwt = token(&world.worker, TokenFormat::Jwt).await;
     assert_401(&call(&url, Some(&bearer(&jwt))).await, "format_not_accepted", Some(&jwt));
 }
@@ -200,7 +199,7 @@ async fn the_service_own_machine_key_verifies_opaque_tokens_granted_to_it() {
 #[tokio::test]
 async fn the_opaque_cache_saves_calls_and_keeps_a_revoked_token_for_its_ttl() {
     let world = world().await;
-    let verifier = M2mVerifier::builder(world.fake.clerk())
+    let verifier = Verifier::builder(world.fake.clerk())
         .opaque_cache(100, Duration::from_secs(30))
         .clock(world.fake.clock())
         .build()
@@ -211,7 +210,7 @@ async fn the_opaque_cache_saves_calls_and_keeps_a_revoked_token_for_its_ttl() {
     for _ in 0..3 {
         assert_eq!(call(&url, Some(&bearer(&opaque))).await.0, 200);
     }
-    let stats = verifier.opaque_cache_stats();
+    let stats = verifier.stats().opaque_cache;
     assert_eq!((stats.hits, stats.misses), (2, 1), "one call to Clerk, two answers from the cache");
 
     // The trade-off: revoked at Clerk, still accepted until the entry's TTL passes.
@@ -219,7 +218,7 @@ async fn the_opaque_cache_saves_calls_and_keeps_a_revoked_token_for_its_ttl() {
     assert_eq!(call(&url, Some(&bearer(&opaque))).await.0, 200);
     world.fake.advance_clock(Duration::from_secs(31));
     assert_401(&call(&url, Some(&bearer(&opaque))).await, "token_revoked", Some(&opaque));
-    let stats = verifier.opaque_cache_stats();
+    let stats = verifier.stats().opaque_cache;
     assert_eq!((stats.hits, stats.misses), (3, 2));
 }
 
@@ -231,7 +230,7 @@ async fn an_unreachable_clerk_is_503_not_401() {
         .with_base_url(format!("http://127.0.0.1:{port}/v1"))
         .with_retry(RetryConfig::disabled());
     let gone = Clerk::new("sk_test_gone", config).unwrap();
-    let url = serve(M2mVerifier::opaque_only(&gone).build().unwrap()).await;
+    let url = serve(Verifier::opaque_only(&gone).build().unwrap()).await;
     let opaque = token(&world.worker, TokenFormat::Opaque).await;
     let (status, challenge, body) = call(&url, Some(&bearer(&opaque))).await;
     assert_eq!(status, 503, "{body}");
@@ -247,7 +246,7 @@ async fn a_key_set_clerk_will_not_serve_is_503_not_the_tokens_fault() {
         .with_base_url(format!("{}/elsewhere", world.fake.url()))
         .with_retry(RetryConfig::disabled());
     let misconfigured = Clerk::new(world.fake.instance_key().expose_secret(), config).unwrap();
-    let url = serve(M2mVerifier::builder(&misconfigured).build().unwrap()).await;
+    let url = serve(Verifier::builder(&misconfigured).build().unwrap()).await;
     let jwt = token(&world.worker, TokenFormat::Jwt).await;
     let (status, _, body) = call(&url, Some(&bearer(&jwt))).await;
     assert_eq!(status, 503, "{body}");
@@ -257,7 +256,7 @@ async fn a_key_set_clerk_will_not_serve_is_503_not_the_tokens_fault() {
 #[tokio::test]
 async fn the_largest_leeway_and_cache_ttl_are_accepted() {
     let world = world().await;
-    let verifier = M2mVerifier::builder(world.fake.clerk())
+    let verifier = Verifier::builder(world.fake.clerk())
         .leeway(Duration::MAX)
         .opaque_cache(10, Duration::MAX)
         .build()
@@ -267,7 +266,7 @@ async fn the_largest_leeway_and_cache_ttl_are_accepted() {
     for _ in 0..2 {
         assert_eq!(call(&url, Some(&bearer(&opaque))).await.0, 200);
     }
-    let stats = verifier.opaque_cache_stats();
+    let stats = verifier.stats().opaque_cache;
     assert_eq!((stats.hits, stats.misses), (1, 1), "cached until the token expires");
 }
 
@@ -279,5 +278,5 @@ async fn the_extractor_without_the_layer_is_a_500() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let response = reqwest::get(format!("{url}/whoami")).await.unwrap();
     assert_eq!(response.status().as_u16(), 500);
-    assert!(response.text().await.unwrap().contains("M2mAuthLayer"));
+    assert!(response.text().await.unwrap().contains("AuthLayer"));
 }

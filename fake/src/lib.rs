@@ -213,7 +213,7 @@ impl FakeClerk {
     }
 
     /// The fake's clock: the system time plus what [`advance_clock`](Self::advance_clock)
-    /// added. Give it to an `M2mVerifier` (`.clock(fake.clock())`) so that the
+    /// added. Give it to a `verify::Verifier` (`.clock(fake.clock())`) so that the
     /// verifier sees the same time as the fake.
     pub fn clock(&self) -> Arc<OffsetClock> {
         self.shared.clock.clone()

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use clerk_machines::clock::Clock;
-use clerk_machines::m2m::{M2mVerifier, VerifyError};
 use clerk_machines::testing::OffsetClock;
+use clerk_machines::verify::{Reason, Verified, Verifier, VerifyError};
 use clerk_machines::{spec, types};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -34,7 +34,7 @@ pub(crate) struct Shared {
     /// The key signing this instance's JWTs, made on first use (most fakes never mint one).
     pub(crate) signer: tokio::sync::OnceCell<Arc<JwtSigner>>,
     /// The verifier of this instance's JWTs, on the fake's clock, without leeway.
-    pub(crate) verifier: tokio::sync::OnceCell<M2mVerifier>,
+    pub(crate) verifier: tokio::sync::OnceCell<Verifier>,
     /// The outage set with `FakeClerk::start_outage`, if any.
     pub(crate) outage: Mutex<Option<Outage>>,
     /// Requests answered by an outage so far.
@@ -71,12 +71,13 @@ impl Shared {
     }
 
     /// The verifier of this instance's JWTs.
-    pub(crate) async fn verifier(&self) -> Outcome<M2mVerifier> {
+    pub(crate) async fn verifier(&self) -> Outcome<Verifier> {
         let signer = self.signer().await?;
         let build = || async {
             let clock: Arc<dyn Clock> = self.clock.clone();
-            M2mVerifier::from_pem(signer.public_key_pem())
+            Verifier::from_pem(signer.public_key_pem())
                 .leeway(std::time::Duration::ZERO)
+                .jwt_cache(0)
                 .clock(clock)
                 .build()
                 .map_err(|e| Failure::internal(format!("cannot build the JWT verifier: {e}")))
@@ -481,12 +482,12 @@ async fn verify_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
 }
 
 async fn verify_jwt(app: &Shared, caller: &Caller, token: &str, now: i64) -> Outcome<state::TokenView> {
-    let verified = match app.verifier().await?.verify_jwt(token).await {
-        Ok(verified) => verified,
-        Err(clerk_machines::Error::Verify(VerifyError::Expired)) => {
+    let verified = match app.verifier().await?.verify(token).await {
+        Ok(Verified::M2m(verified)) => verified,
+        Err(VerifyError::Refused(Reason::Expired)) => {
             return Err(Failure::bad_request_code("token_expired", "The M2M token has expired."))
         }
-        Err(_) => return Err(Failure::not_found("M2M token")),
+        _ => return Err(Failure::not_found("M2M token")),
     };
     let plan = state::JwtPlan::from_verified(&verified);
     if !app.model().has_machine(&plan.subject) {

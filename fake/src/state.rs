@@ -4,8 +4,8 @@
 use super::errors::{Failure, Outcome};
 use super::ids::{random_alnum, random_hex};
 use super::jwt::M2mClaims;
-use clerk_machines::m2m::VerifiedM2mToken;
 use clerk_machines::types;
+use clerk_machines::verify::VerifiedM2mToken;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::num::NonZeroU64;

@@ -6,25 +6,20 @@
 //!   `.await` (or finish with `.send()`).
 //! - [`M2mTokenSource`]: the calling side's cached supply of tokens, refreshed
 //!   ahead of expiry in the background, served through Clerk's failures.
-//! - `M2mVerifier` (feature `jwt`): the called side's check of incoming
-//!   tokens, JWTs locally and opaque tokens through Clerk.
+//!
+//! The called side's check of incoming tokens (of every machine kind) is
+//! [`verify::Verifier`](crate::verify::Verifier) (feature `jwt`).
 
 mod create;
 mod list;
 mod revoke;
 mod source;
 mod token_cache;
-#[cfg(feature = "jwt")]
-mod verifier;
 
 pub use create::CreateM2mToken;
 pub use list::{ListM2mTokens, ListedM2mToken, M2mTokenFilters};
 pub use revoke::RevokeM2mToken;
 pub use source::{M2mTokenSource, M2mTokenSourceBuilder, M2mTokenSourceStatus};
-#[cfg(feature = "jwt")]
-pub use verifier::{
-    bearer_token, CacheStats, M2mVerifier, M2mVerifierBuilder, VerifiedM2mToken, VerifyError,
-};
 
 use crate::api::types;
 use crate::client::Clerk;
@@ -115,7 +110,7 @@ impl<'a> M2m<'a> {
 
     /// Asks Clerk whether `token` is a valid M2M token, and what it knows of
     /// it (subject, scopes, claims, revoked or expired). Works for both
-    /// formats; `M2mVerifier` (feature `jwt`) checks JWTs locally instead.
+    /// formats; `verify::Verifier` (feature `jwt`) checks JWTs locally instead.
     ///
     /// Authenticated with a machine secret key, Clerk also checks that the
     /// token was granted access to that machine: the least-privilege way for

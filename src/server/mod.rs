@@ -1,87 +1,104 @@
-//! Verifying the M2M token of every request a service receives (feature
-//! `tower`; the axum extractor with feature `axum`).
+//! Verifying the machine credential of every request a service receives
+//! (feature `tower`; the axum extractors with feature `axum`).
 //!
-//! [`M2mAuthLayer`] wraps any `tower` service taking `http` requests (an
-//! axum `Router`, a hyper service, ...): it reads `Authorization: Bearer
-//! <token>`, verifies it with an [`M2mVerifier`], and either passes the
-//! request on with the [`VerifiedM2mToken`] in its extensions, or answers
-//! itself:
+//! [`AuthLayer`] wraps any `tower` service taking `http` requests (an axum
+//! `Router`, a hyper service, ...): it reads the request's one
+//! `Authorization: Bearer <token>` header, verifies the token with a
+//! [`Verifier`] (which decides the kinds accepted: M2M tokens, API keys,
+//! OAuth access tokens), and either passes the request on with the
+//! [`Verified`] value in its extensions, or answers itself, mapping the
+//! verifier's contract plainly:
 //!
 //! | outcome | status | body `reason` |
 //! |---|---|---|
-//! | no or malformed `Authorization` | 401 | `token_missing`, `token_malformed` |
-//! | token rejected locally | 401 | [`VerifyError::code`] (`token_expired`, `signature_invalid`, `token_not_scoped`, ...) |
-//! | opaque token refused by Clerk | 401 | `token_revoked`, `token_expired` (from Clerk's error code), else `token_refused_by_clerk` |
-//! | Clerk or the key set unreachable (or the key set refused), or this service's own key refused | 503 | `verification_unavailable`, and a `WARN` event with the cause |
+//! | no `Authorization` header | 401 | `token_missing` |
+//! | two or more `Authorization` headers, another scheme than `Bearer` (any case), characters outside RFC 6750's `b64token` | 401 | `token_malformed` |
+//! | a header longer than the verifier's [`max_token_length`](crate::verify::VerifierBuilder::max_token_length) | 401 | `token_too_long` (read no further) |
+//! | [`VerifyError::Refused`] | 401 | [`Reason::code`] (`token_expired`, `signature_invalid`, `token_revoked`, `token_not_found`, `kind_not_accepted`, ...) |
+//! | [`VerifyError::Unavailable`] (Clerk or the key set unreachable, 5xx, 429, this service's key refused, the call ceiling) | 503 | `verification_unavailable`, and a `WARN` event with the cause |
 //!
-//! 401 answers carry `WWW-Authenticate: Bearer realm="clerk-m2m"` (with
+//! 401 answers carry `WWW-Authenticate: Bearer realm="clerk"` (with
 //! `error="invalid_token"` when a token was given, RFC 6750) and a JSON body
-//! `{"error", "reason", "message"}` that names the reason and never echoes
-//! the token or anything read from it.
+//! `{"error", "reason", "message"}` of fixed text: never the token nor
+//! anything read from it.
+//!
+//! Handlers take the [`Verified`] enum, or one kind
+//! ([`VerifiedM2mToken`], [`VerifiedApiKey`], [`VerifiedOAuthToken`]: a
+//! request verified as another kind is answered 401 `kind_not_accepted`).
 //!
 //! ```no_run
 //! # #[cfg(feature = "axum")]
-//! # async fn demo(verifier: clerk_machines::m2m::M2mVerifier) {
+//! # async fn demo(verifier: clerk_machines::verify::Verifier) {
 //! use axum::routing::get;
-//! use clerk_machines::m2m::VerifiedM2mToken;
-//! use clerk_machines::server::M2mAuthLayer;
+//! use clerk_machines::server::AuthLayer;
+//! use clerk_machines::verify::{Verified, VerifiedApiKey};
 //!
-//! async fn report(caller: VerifiedM2mToken) -> String {
-//!     format!("hello {}", caller.machine_id)
+//! async fn report(caller: Verified) -> String {
+//!     format!("hello {} ({})", caller.subject(), caller.kind())
+//! }
+//! async fn keys_only(key: VerifiedApiKey) -> String {
+//!     format!("hello {}", key.name)
 //! }
 //!
-//! let app: axum::Router = axum::Router::new().route("/report", get(report)).layer(M2mAuthLayer::new(verifier));
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/report", get(report))
+//!     .route("/scripts", get(keys_only))
+//!     .layer(AuthLayer::new(verifier));
 //! # let _ = app; }
 //! ```
+//!
+//! [`VerifiedM2mToken`]: crate::verify::VerifiedM2mToken
+//! [`VerifiedApiKey`]: crate::verify::VerifiedApiKey
+//! [`VerifiedOAuthToken`]: crate::verify::VerifiedOAuthToken
 
 #[cfg(feature = "axum")]
 mod extract;
 
 #[cfg(feature = "axum")]
-pub use extract::MissingM2mAuth;
+pub use extract::AuthRejection;
 
-use crate::error::Error;
-use crate::ids::M2M_TOKEN_PREFIX;
-use crate::m2m::{bearer_token, M2mVerifier, VerifiedM2mToken, VerifyError};
+use crate::verify::{bearer_token, Reason, Verified, Verifier, VerifyError};
 use futures::future::BoxFuture;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use std::task::{Context, Poll};
 
 /// The realm named in `WWW-Authenticate`.
-const REALM: &str = "clerk-m2m";
+const REALM: &str = "clerk";
+/// Room in an `Authorization` header beyond the token (`Bearer ` and spaces).
+const SCHEME_ROOM: usize = 64;
 
-/// A `tower` layer that verifies each request's bearer M2M token; see the
+/// A `tower` layer that verifies each request's bearer token; see the
 /// [module documentation](self).
 #[derive(Clone, Debug)]
-pub struct M2mAuthLayer {
-    verifier: M2mVerifier,
+pub struct AuthLayer {
+    verifier: Verifier,
 }
 
-impl M2mAuthLayer {
-    /// A layer verifying with `verifier`: its options (the machine this
-    /// service runs as, the accepted formats, the opaque-token cache) apply.
-    pub fn new(verifier: M2mVerifier) -> Self {
+impl AuthLayer {
+    /// A layer verifying with `verifier`: its options (the kinds accepted,
+    /// the machine this service runs as, the caches, the ceiling) apply.
+    pub fn new(verifier: Verifier) -> Self {
         Self { verifier }
     }
 }
 
-impl<S> tower_layer::Layer<S> for M2mAuthLayer {
-    type Service = M2mAuth<S>;
+impl<S> tower_layer::Layer<S> for AuthLayer {
+    type Service = Auth<S>;
 
-    fn layer(&self, inner: S) -> M2mAuth<S> {
-        M2mAuth { inner, verifier: self.verifier.clone() }
+    fn layer(&self, inner: S) -> Auth<S> {
+        Auth { inner, verifier: self.verifier.clone() }
     }
 }
 
-/// The service [`M2mAuthLayer`] wraps around another.
+/// The service [`AuthLayer`] wraps around another.
 #[derive(Clone, Debug)]
-pub struct M2mAuth<S> {
+pub struct Auth<S> {
     inner: S,
-    verifier: M2mVerifier,
+    verifier: Verifier,
 }
 
-impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for M2mAuth<S>
+impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for Auth<S>
 where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -102,25 +119,24 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let verifier = self.verifier.clone();
         Box::pin(async move {
-            let outcome = match token_of(&request) {
+            let outcome = match token_of(request.headers(), verifier.max_token_length()) {
                 Ok(token) => verifier.verify(token).await.map_err(|error| {
-                    let rejection = Rejection::of(&error, token);
-                    if rejection.status == StatusCode::SERVICE_UNAVAILABLE {
+                    if error.is_unavailable() {
                         // Not the caller's fault: the operator needs the cause
                         // (an error's text never holds a secret).
-                        tracing::warn!(target: "clerk_machines::server", %error, "M2M token could not be verified");
+                        tracing::warn!(target: "clerk_machines::server", %error, "token could not be verified");
                     }
-                    rejection
+                    Rejection::of(&error)
                 }),
-                Err(rejection) => Err(rejection),
+                Err(reason) => Err(Rejection::refused(&reason, !matches!(reason, Reason::Missing))),
             };
             match outcome {
                 Ok(verified) => {
-                    request.extensions_mut().insert::<VerifiedM2mToken>(verified);
+                    request.extensions_mut().insert::<Verified>(verified);
                     inner.call(request).await
                 }
                 Err(rejection) => {
-                    tracing::debug!(target: "clerk_machines::server", reason = rejection.reason, "M2M token rejected");
+                    tracing::debug!(target: "clerk_machines::server", reason = rejection.reason, "token refused");
                     Ok(rejection.response())
                 }
             }
@@ -128,18 +144,28 @@ where
     }
 }
 
-/// The bearer token of a request.
-fn token_of<B>(request: &Request<B>) -> Result<&str, Rejection> {
-    let Some(header) = request.headers().get(AUTHORIZATION) else {
-        return Err(Rejection::unauthorized(&VerifyError::Missing, false));
-    };
-    let malformed = || Rejection::unauthorized(&VerifyError::malformed_header(), true);
-    header.to_str().ok().and_then(bearer_token).ok_or_else(malformed)
+/// The bearer token of a request: exactly one `Authorization` header (a
+/// proxy and this service must not read different credentials), of scheme
+/// `Bearer` in any case, at most `max_length` bytes of token (checked before
+/// the header is read as text).
+fn token_of(headers: &HeaderMap, max_length: usize) -> Result<&str, Reason> {
+    let mut values = headers.get_all(AUTHORIZATION).into_iter();
+    let header = values.next().ok_or(Reason::Missing)?;
+    if values.next().is_some() {
+        return Err(Reason::malformed_header("more than one Authorization header"));
+    }
+    if header.len() > max_length.saturating_add(SCHEME_ROOM) {
+        return Err(Reason::TooLong { max: max_length });
+    }
+    let text =
+        header.to_str().map_err(|_| Reason::malformed_header("the Authorization header is not text"))?;
+    bearer_token(text)
+        .ok_or_else(|| Reason::malformed_header("the Authorization header is not `Bearer <token>`"))
 }
 
-/// Why the layer answers a request itself.
+/// Why the layer (or an extractor) answers a request itself.
 #[derive(Debug)]
-struct Rejection {
+pub(crate) struct Rejection {
     status: StatusCode,
     reason: &'static str,
     message: &'static str,
@@ -148,7 +174,7 @@ struct Rejection {
 }
 
 impl Rejection {
-    fn unauthorized(reason: &VerifyError, token_given: bool) -> Self {
+    pub(crate) fn refused(reason: &Reason, token_given: bool) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,
             reason: reason.code(),
@@ -157,43 +183,20 @@ impl Rejection {
         }
     }
 
-    fn unavailable() -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            reason: "verification_unavailable",
-            message: "the token could not be verified now; try again shortly",
-            token_given: true,
-        }
-    }
-
-    /// The answer for a failed verification of `token`: the token's fault
-    /// (401), or not (503).
-    fn of(error: &Error, token: &str) -> Self {
-        let opaque = token.starts_with(M2M_TOKEN_PREFIX);
+    /// The verifier's answer, mapped: the token's fault is 401, anything else 503.
+    fn of(error: &VerifyError) -> Self {
         match error {
-            Error::Verify(VerifyError::KeysUnavailable) => Self::unavailable(),
-            Error::Verify(reason) => Self::unauthorized(reason, true),
-            // Clerk refused the opaque token itself: unknown (or not granted
-            // to this machine), expired, revoked, malformed. (For a JWT the
-            // same statuses come from the key set's fetch: not its fault.)
-            Error::Api { status, .. } if opaque && matches!(status.as_u16(), 400 | 404 | 422) => {
-                match error.code() {
-                    Some("token_revoked") => Self::unauthorized(&VerifyError::Revoked, true),
-                    Some("token_expired") => Self::unauthorized(&VerifyError::Expired, true),
-                    _ => Self {
-                        status: StatusCode::UNAUTHORIZED,
-                        reason: "token_refused_by_clerk",
-                        message: "Clerk does not accept this token",
-                        token_given: true,
-                    },
-                }
-            }
-            // This service's own key refused, rate limited, Clerk down or unreachable.
-            _ => Self::unavailable(),
+            VerifyError::Refused(reason) => Self::refused(reason, true),
+            _ => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                reason: "verification_unavailable",
+                message: "the token could not be verified now; try again shortly",
+                token_given: true,
+            },
         }
     }
 
-    fn response<B: From<String>>(&self) -> Response<B> {
+    pub(crate) fn response<B: From<String>>(&self) -> Response<B> {
         let body = serde_json::json!({
             "error": if self.status == StatusCode::UNAUTHORIZED { "invalid_token" } else { "temporarily_unavailable" },
             "reason": self.reason,
@@ -217,5 +220,33 @@ impl Rejection {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn exactly_one_bearer_header_is_read() {
+        assert_eq!(token_of(&headers(&[b"Bearer abc"]), 100), Ok("abc"));
+        assert_eq!(token_of(&headers(&[b"bEaReR abc"]), 100), Ok("abc"));
+        assert_eq!(token_of(&headers(&[]), 100), Err(Reason::Missing));
+        let two_headers = headers(&[b"Bearer abc", b"Bearer abc"]);
+        let two = token_of(&two_headers, 100);
+        assert!(matches!(two, Err(Reason::Malformed { .. })), "{two:?}");
+        for bad in [&b"Basic abc"[..], b"Bearer", b"abc", b"Bearer \xff\xfe"] {
+            assert!(matches!(token_of(&headers(&[bad]), 100), Err(Reason::Malformed { .. })), "{bad:?}");
+        }
+        let long = format!("Bearer {}", "a".repeat(200));
+        assert_eq!(token_of(&headers(&[long.as_bytes()]), 100), Err(Reason::TooLong { max: 100 }));
     }
 }

@@ -2,6 +2,7 @@
 //! scripted TCP server for fault injection in [`tcp`].
 #![allow(dead_code)]
 
+pub mod answers;
 mod tcp;
 #[allow(unused_imports)]
 pub use tcp::*;

@@ -8,11 +8,11 @@
 //! and one is made at most once per `refetch_interval` however many tokens
 //! name made-up keys, so that a flood of forged tokens costs Clerk little.
 
+use super::error::{shown, Reason, Unavailable, VerifyError};
 use super::keys::RsaKey;
-use super::reason::{shown, VerifyError};
 use crate::client::Clerk;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -30,6 +30,20 @@ impl KeySet {
     fn fresh(&self, now: SystemTime, max_age: Duration) -> bool {
         self.fetched_at.is_some_and(|at| now.duration_since(at).map_or(true, |age| age < max_age))
     }
+
+    /// The key `kid` with the time the set stops being trusted.
+    fn trusted(&self, kid: &str, max_age: Duration) -> Option<TrustedKey> {
+        let key = self.keys.get(kid)?.clone();
+        // A maximum age too large to add is no limit but the token's own.
+        let until = self.fetched_at.and_then(|at| at.checked_add(max_age));
+        Some(TrustedKey { key, until })
+    }
+}
+
+/// A key of the set, and until when the set is trusted (`None`: no limit).
+pub(super) struct TrustedKey {
+    pub(super) key: Arc<RsaKey>,
+    pub(super) until: Option<SystemTime>,
 }
 
 pub(super) struct JwksCache {
@@ -80,12 +94,12 @@ impl JwksCache {
 
     /// The key with id `kid`, from a fresh set; fetches the set when it is
     /// too old, or does not hold `kid` and the last fetch is older than the
-    /// refetch interval.
-    pub(super) async fn key(&self, kid: &str) -> Result<Arc<RsaKey>> {
+    /// refetch interval. A failed fetch is [`Unavailable`]: not the token's fault.
+    pub(super) async fn key(&self, kid: &str) -> Result<TrustedKey, VerifyError> {
         let set = self.current();
         if set.fresh(self.clock.now(), self.max_age) {
-            if let Some(key) = set.keys.get(kid) {
-                return Ok(key.clone());
+            if let Some(key) = set.trusted(kid, self.max_age) {
+                return Ok(key);
             }
         }
         let mut last_attempt = self.last_attempt.lock().await;
@@ -94,23 +108,23 @@ impl JwksCache {
         let set = self.current();
         let fresh = set.fresh(now, self.max_age);
         if fresh {
-            if let Some(key) = set.keys.get(kid) {
-                return Ok(key.clone());
+            if let Some(key) = set.trusted(kid, self.max_age) {
+                return Ok(key);
             }
         }
         let recently = last_attempt
             .is_some_and(|at| now.duration_since(at).is_ok_and(|age| age < self.refetch_interval));
         if recently {
-            let reason = if fresh {
-                VerifyError::UnknownKid { kid: shown(kid) }
+            return Err(if fresh {
+                VerifyError::Refused(Reason::UnknownKid { kid: shown(kid) })
             } else {
-                VerifyError::KeysUnavailable
-            };
-            return Err(Error::Verify(reason));
+                VerifyError::Unavailable(Unavailable::Keys)
+            });
         }
         *last_attempt = Some(now);
-        let set = self.fetch(now).await?;
-        set.keys.get(kid).cloned().ok_or_else(|| Error::Verify(VerifyError::UnknownKid { kid: shown(kid) }))
+        let set = self.fetch(now).await.map_err(|error| VerifyError::Unavailable(error.into()))?;
+        set.trusted(kid, self.max_age)
+            .ok_or_else(|| VerifyError::Refused(Reason::UnknownKid { kid: shown(kid) }))
     }
 
     /// Fetches the key set now, whatever the interval; returns how many

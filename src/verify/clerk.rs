@@ -5,12 +5,10 @@
 
 use super::error::{Reason, Unavailable, VerifyError};
 use super::verified::{VerifiedApiKey, VerifiedM2mToken, VerifiedOAuthToken};
-use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Error;
 use crate::m2m::TokenFormat;
-use crate::request::send;
-use crate::SecretString;
+use crate::oauth::OAuthTokenVerification;
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -62,65 +60,51 @@ pub(super) async fn m2m_token(
     })
 }
 
-/// `verifyApiKey`.
+/// `verifyApiKey`, through [`Clerk::api_keys`].
 pub(super) async fn api_key(
     clerk: &Clerk,
     secret: &str,
     at: impl FnOnce() -> At,
 ) -> Result<VerifiedApiKey, VerifyError> {
-    let body = types::VerifyApiKeyBody::builder().secret(SecretString::from(secret.to_owned()));
-    let response = send(Box::pin(clerk.raw().verify_api_key().body(body).send())).await.map_err(classify)?;
-    let expires_at = at().check(response.revoked, response.expired, response.expiration)?;
-    let of = |prefix: &str| response.subject.starts_with(prefix).then(|| response.subject.clone());
+    let key = clerk.api_keys().verify(secret).await.map_err(classify)?;
+    let expires_at = at().check(key.revoked, key.expired, key.expiration)?;
+    let of = |prefix: &str| key.subject.starts_with(prefix).then(|| key.subject.clone());
     Ok(VerifiedApiKey {
         user_id: of("user_"),
         org_id: of("org_"),
-        id: response.id,
-        name: response.name,
-        subject: response.subject,
-        key_type: response.type_,
-        scopes: response.scopes,
-        claims: response.claims,
-        created_at: millis_to_time(response.created_at),
+        id: key.id,
+        name: key.name,
+        subject: key.subject,
+        key_type: key.key_type,
+        scopes: key.scopes,
+        claims: key.claims,
+        created_at: millis_to_time(key.created_at),
         expires_at,
     })
 }
 
-/// `verifyOAuthAccessToken`.
+/// `verifyOAuthAccessToken`, through [`Clerk::oauth_access_tokens`].
 pub(super) async fn oauth_token(
     clerk: &Clerk,
     token: &str,
     at: impl FnOnce() -> At,
 ) -> Result<VerifiedOAuthToken, VerifyError> {
-    let body = types::VerifyOAuthAccessTokenBody::builder().access_token(Some(token.to_owned()));
-    let response =
-        send(Box::pin(clerk.raw().verify_o_auth_access_token().body(body).send())).await.map_err(classify)?;
-    match response {
-        types::VerifyOAuthAccessTokenResponse::Variant0 {
-            client_id,
-            created_at,
-            expiration,
-            expired,
-            id,
-            revoked,
-            scopes,
-            subject,
-            ..
-        } => {
-            let expires_at = at().check(revoked, expired, expiration)?;
+    match clerk.oauth_access_tokens().verify(token).await.map_err(classify)? {
+        OAuthTokenVerification::Token(record) => {
+            let expires_at = at().check(record.revoked, record.expired, record.expiration)?;
             Ok(VerifiedOAuthToken {
-                token_id: id,
-                user_id: subject,
-                client_id,
-                scopes,
+                token_id: record.id,
+                user_id: record.subject,
+                client_id: record.client_id,
+                scopes: record.scopes,
                 audience: Vec::new(),
-                issued_at: millis_to_time(created_at),
+                issued_at: millis_to_time(record.created_at),
                 expires_at,
                 format: TokenFormat::Opaque,
             })
         }
         // `{"active": false}`: "a JWT access token is not active (expired)".
-        types::VerifyOAuthAccessTokenResponse::Variant1 { .. } => Err(Reason::Expired.into()),
+        OAuthTokenVerification::Inactive => Err(Reason::Expired.into()),
     }
 }
 

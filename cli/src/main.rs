@@ -1,7 +1,21 @@
 //! `clerk-machines`: manage Clerk machines, M2M tokens and API keys, verify
 //! OAuth access tokens from the command line, or serve a fake Clerk for tests
 //! (`clerk-machines fake`). Every result is printed through one path
-//! (`output::print`): JSON with `--json`, tables otherwise.
+//! (`output::print`): JSON with `--json`, tables otherwise. Exit codes: 1 Clerk
+//! said no, 2 usage (nothing sent), 3 unreachable. Secrets are printed only
+//! where that is the command's point (`machines create`, `machines
+//! secret-key`, `api-keys create`, `api-keys secret`, `m2m create`), never in
+//! errors; `verify` commands read the secret from stdin with `-`.
+//!
+//! ```sh
+//! # CLERK_SECRET_KEY (and CLERK_API_URL) set: your instance, or the two
+//! # lines `clerk-machines fake` prints when it starts
+//! clerk-machines api-keys create ci-deploy mch_... --scope deploy --expires-in 86400
+//! clerk-machines api-keys list mch_... --include-invalid
+//! echo "$SECRET" | clerk-machines api-keys verify -
+//! clerk-machines api-keys revoke ak_... --reason rotated
+//! clerk-machines oauth verify oat_...
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -216,6 +216,14 @@ fn ok<T: Serialize>(outcome: Outcome<T>) -> Response {
     reply(StatusCode::OK, outcome)
 }
 
+/// The body as a JSON object, checked with the path parameters against
+/// `operation`'s rules (the spec table): what most handlers start with.
+fn checked_body(operation: &str, path: &[(&'static str, &str)], body: &Bytes) -> Outcome<Map<String, Value>> {
+    let body = object(body)?;
+    rules::check(operation, &Request { path, body: Some(&body), ..Request::default() })?;
+    Ok(body)
+}
+
 /// The body as a JSON object; an empty body is `{}`.
 fn object(body: &Bytes) -> Outcome<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -301,8 +309,7 @@ async fn list_machines(State(app): App, headers: HeaderMap, RawQuery(raw): RawQu
 async fn create_machine(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        rules::check("CreateMachine", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("CreateMachine", &[], &body)?;
         let name = string_field(&body, "name").ok_or_else(|| Failure::missing("name"))?;
         let scoped = body
             .get("scoped_machines")
@@ -367,9 +374,7 @@ async fn rotate_secret_key(
 ) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        let request = Request { path: &[("machine_id", &id)], body: Some(&body), ..Request::default() };
-        rules::check("RotateMachineSecretKey", &request)?;
+        let body = checked_body("RotateMachineSecretKey", &[("machine_id", &id)], &body)?;
         let ttl = whole_field(&body, "previous_token_ttl").unwrap_or(0);
         let now = app.now_ms();
         app.model().rotate(&id, ttl, now)
@@ -379,9 +384,7 @@ async fn rotate_secret_key(
 async fn create_scope(State(app): App, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        let request = Request { path: &[("machine_id", &id)], body: Some(&body), ..Request::default() };
-        rules::check("CreateMachineScope", &request)?;
+        let body = checked_body("CreateMachineScope", &[("machine_id", &id)], &body)?;
         let to = string_field(&body, "to_machine_id").ok_or_else(|| Failure::missing("to_machine_id"))?;
         let now = app.now_ms();
         app.model().add_scope(&id, &to, now)
@@ -409,8 +412,7 @@ async fn create_token(State(app): App, headers: HeaderMap, body: Bytes) -> Respo
             Caller::Machine(id) => id,
             Caller::Instance => return Err(Failure::wrong_key("a machine secret key (ak_...)")),
         };
-        let body = object(&body)?;
-        rules::check("createM2MToken", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("createM2MToken", &[], &body)?;
         let jwt = body.get("token_format").and_then(Value::as_str) == Some("jwt");
         let seconds_until_expiration = body.get("seconds_until_expiration").and_then(Value::as_f64);
         let min_remaining_ttl_seconds = whole_field(&body, "min_remaining_ttl_seconds");
@@ -449,9 +451,7 @@ async fn list_tokens(State(app): App, headers: HeaderMap, RawQuery(raw): RawQuer
 async fn revoke_token(State(app): App, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     ok((|| {
         let caller = app.caller(&headers)?;
-        let body = object(&body)?;
-        let request = Request { path: &[("m2m_token_id", &id)], body: Some(&body), ..Request::default() };
-        rules::check("revokeM2MToken", &request)?;
+        let body = checked_body("revokeM2MToken", &[("m2m_token_id", &id)], &body)?;
         let reason = string_field(&body, "revocation_reason");
         let now = app.now_ms();
         app.model().revoke_token(&caller, &id, reason, now)?.into_typed::<types::RevokeM2mTokenResponse>()
@@ -461,8 +461,7 @@ async fn revoke_token(State(app): App, headers: HeaderMap, Path(id): Path<String
 async fn verify_token(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     let parsed = (|| {
         let caller = app.caller(&headers)?;
-        let body = object(&body)?;
-        rules::check("verifyM2MToken", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("verifyM2MToken", &[], &body)?;
         match body.get("token") {
             Some(Value::String(token)) if !token.is_empty() => Ok((caller, token.clone())),
             _ => Err(Failure::bad_request("token", "token is required.")),

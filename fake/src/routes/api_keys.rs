@@ -1,6 +1,6 @@
 //! Handlers of the eight API key operations (instance key only).
 
-use super::{object, ok, paging, query_map, string_field, App};
+use super::{checked_body, ok, paging, query_map, string_field, App};
 use crate::api_keys::{check_subject, ApiKeyChanges, ApiKeyQuery, NewApiKey};
 use crate::errors::Failure;
 use crate::rules::{self, Request};
@@ -30,8 +30,7 @@ fn present(body: &Map<String, Value>, name: &str) -> Option<Value> {
 pub(super) async fn create(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        rules::check("createApiKey", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("createApiKey", &[], &body)?;
         let name =
             string_field(&body, "name").ok_or_else(|| Failure::bad_request("name", "name is required."))?;
         let subject = string_field(&body, "subject")
@@ -98,9 +97,7 @@ pub(super) async fn update(
 ) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        let request = Request { path: &[("apiKeyID", &id)], body: Some(&body), ..Request::default() };
-        rules::check("updateApiKey", &request)?;
+        let body = checked_body("updateApiKey", &[("apiKeyID", &id)], &body)?;
         let changes = ApiKeyChanges {
             description: string_field(&body, "description"),
             claims: present(&body, "claims"),
@@ -141,9 +138,7 @@ pub(super) async fn revoke(
 ) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        let request = Request { path: &[("apiKeyID", &id)], body: Some(&body), ..Request::default() };
-        rules::check("revokeApiKey", &request)?;
+        let body = checked_body("revokeApiKey", &[("apiKeyID", &id)], &body)?;
         let reason = string_field(&body, "revocation_reason");
         let now = app.now_ms();
         app.model().api_keys.revoke(&id, reason, now)
@@ -153,8 +148,7 @@ pub(super) async fn revoke(
 pub(super) async fn verify(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        rules::check("verifyApiKey", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("verifyApiKey", &[], &body)?;
         let secret = string_field(&body, "secret")
             .filter(|secret| !secret.is_empty())
             .ok_or_else(|| Failure::bad_request("secret", "secret is required."))?;

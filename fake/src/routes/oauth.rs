@@ -2,10 +2,9 @@
 //! OAuth access tokens (Clerk issues them in its OAuth flow, which the fake
 //! does not have).
 
-use super::{object, ok, string_field, App, Shared};
+use super::{checked_body, object, ok, string_field, App, Shared};
 use crate::errors::{Failure, Outcome};
 use crate::oauth::{IssuedOAuthToken, OAuthTokenOptions};
-use crate::rules::{self, Request};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -15,8 +14,7 @@ use serde_json::Value;
 pub(super) async fn verify(State(app): App, headers: HeaderMap, body: Bytes) -> Response {
     ok((|| {
         app.instance(&headers)?;
-        let body = object(&body)?;
-        rules::check("verifyOAuthAccessToken", &Request { body: Some(&body), ..Request::default() })?;
+        let body = checked_body("verifyOAuthAccessToken", &[], &body)?;
         // `secret` is the spec's deprecated name of `access_token`.
         let token = string_field(&body, "access_token")
             .or_else(|| string_field(&body, "secret"))

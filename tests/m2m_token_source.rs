@@ -6,103 +6,18 @@
 
 mod common;
 
-use clerk_machines::m2m::{M2mTokenSource, M2mTokenSourceStatus, TokenFormat};
+use clerk_machines::m2m::{M2mTokenSource, TokenFormat};
 use clerk_machines::mock::MockServerExt;
 use clerk_machines::testing::ManualClock;
 use clerk_machines::{types, Clerk, ClerkConfig, Error, RetryConfig};
 use clerk_machines_fake::FakeClerk;
 use futures::FutureExt;
 use httpmock::MockServer;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
 
-const MACHINE_KEY: &str = "ak_test_source_key";
-const CREATED_AT_MS: f64 = 1_753_743_316_590.0;
-
-/// A frozen clock at a fixed start.
-fn manual_clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000)))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-fn created(token: &str, lifetime: Duration) -> types::CreateM2mTokenResponse {
-    let value: Value = json!({
-        "object": "machine_to_machine_token",
-        "id": "mt_0123456789abcdef0123456789abcdef",
-        "subject": "mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk",
-        "scopes": [],
-        "token": token,
-        "revoked": false,
-        "revocation_reason": null,
-        "expired": false,
-        "expiration": CREATED_AT_MS + lifetime.as_millis() as f64,
-        "last_used_at": null,
-        "created_at": CREATED_AT_MS,
-        "updated_at": CREATED_AT_MS
-    });
-    serde_json::from_value(value).unwrap()
-}
-
-fn source(server: &MockServer, clock: Arc<ManualClock>) -> M2mTokenSource {
-    M2mTokenSource::builder(MACHINE_KEY, ClerkConfig::default().with_base_url(server.base_url()))
-        .refresh_margin(Duration::from_secs(300))
-        .clock(clock)
-        .build()
-        .unwrap()
-}
-
-/// A source that has minted its first token (`mt_secret_one`, an hour),
-/// on a frozen clock; the mock of that mint is gone, so that what a test
-/// mocks next answers the refreshes.
-fn minted_source(server: &MockServer) -> (M2mTokenSource, Arc<ManualClock>, tokio::runtime::Runtime) {
-    let mut first = server.create_m2m_token(|_, then| {
-        then.created(&created("mt_secret_one", Duration::from_secs(3600)));
-    });
-    let clock = manual_clock();
-    let tokens = source(server, clock.clone());
-    let rt = runtime();
-    assert_eq!(secret(rt.block_on(tokens.token())), "mt_secret_one");
-    first.delete();
-    (tokens, clock, rt)
-}
-
-/// The status once the refresh running (if any) has ended. Only the
-/// request's round trip is waited for: the source's times are on its clock.
-async fn settled(tokens: &M2mTokenSource) -> M2mTokenSourceStatus {
-    for _ in 0..2_000 {
-        let status = tokens.status();
-        if !status.refreshing {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the refresh did not end within 10 s: {:?}", tokens.status());
-}
-
-/// Clerk failing to mint: `status` with Clerk's error body (code
-/// `service_unavailable`, trace id `trace-outage`) and `Retry-After` if given.
-fn failing<'s>(server: &'s MockServer, status: u16, retry_after: Option<&str>) -> httpmock::Mock<'s> {
-    server.create_m2m_token(|_, then| {
-        let mut then = then
-            .into_inner()
-            .status(status)
-            .header("content-type", "application/json")
-            .json_body_obj(&common::error_body("service_unavailable", "trace-outage"));
-        if let Some(wait) = retry_after {
-            then = then.header("retry-after", wait);
-        }
-        let _ = then;
-    })
-}
-
-fn secret(result: Result<clerk_machines::SecretString, Error>) -> String {
-    result.unwrap().expose_secret().to_owned()
-}
+use common::token_source::*;
 
 /// A refresh failure as every caller sees it: typed, with Clerk's answer.
 fn assert_refresh_failure(error: &Error, status: u16, code: &str, trace_id: &str) {
@@ -558,78 +473,6 @@ fn a_hundred_concurrent_callers_in_the_window_cause_one_background_mint() {
     assert!(results.iter().all(|token| token == "mt_secret_one" || token == "mt_secret_two"), "{results:?}");
     assert_eq!(refresh.calls(), 1);
     assert_eq!(secret(rt.block_on(tokens.token())), "mt_secret_two");
-}
-
-/// One event: its level and fields.
-type Event = (tracing::Level, BTreeMap<String, String>);
-
-/// The token source's events.
-#[derive(Clone, Default)]
-struct Events(Arc<Mutex<Vec<Event>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "clerk_machines::token_source" {
-            let mut fields = BTreeMap::new();
-            event.record(&mut Fields(&mut fields));
-            self.0.lock().unwrap().push((*event.metadata().level(), fields));
-        }
-    }
-}
-
-#[test]
-fn failed_refreshes_and_the_recovery_are_traced_without_the_token() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let events = Events::default();
-    let subscriber = tracing_subscriber::registry().with(events.clone());
-    let server = MockServer::start();
-    let (tokens, clock, _) = minted_source(&server);
-    // One thread, whose subscriber sees the events of the refreshes it runs.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(async {
-            let mut outage = failing(&server, 503, None);
-            clock.advance(Duration::from_secs(3301));
-            for _ in 0..2 {
-                tokens.token().await.unwrap();
-                let wait = settled(&tokens).await.next_attempt_in.unwrap();
-                clock.advance(wait);
-            }
-            outage.delete();
-            server.create_m2m_token(|_, then| {
-                then.created(&created("mt_secret_two", Duration::from_secs(3600)));
-            });
-            tokens.token().await.unwrap();
-            settled(&tokens).await;
-        })
-    });
-    let events = events.0.lock().unwrap().clone();
-    assert_eq!(events.len(), 3, "{events:?}");
-    for (level, fields) in &events[..2] {
-        assert_eq!(*level, tracing::Level::WARN);
-        assert_eq!(fields["status"], "503");
-        assert_eq!(fields["code"], "\"service_unavailable\"");
-        assert_eq!(fields["trace_id"], "\"trace-outage\"");
-        let valid_for_ms: u64 = fields["valid_for_ms"].parse().unwrap();
-        assert!(valid_for_ms > 280_000 && valid_for_ms < 295_000, "{fields:?}");
-        assert!(fields["next_attempt_in_ms"].parse::<u64>().unwrap() >= 500);
-        assert!(fields["message"].contains("still handed out"), "{fields:?}");
-    }
-    assert_eq!(events[0].1["consecutive_failures"], "1");
-    assert_eq!(events[1].1["consecutive_failures"], "2");
-    let (level, fields) = &events[2];
-    assert_eq!(*level, tracing::Level::INFO);
-    assert_eq!(fields["failures"], "2");
-    let shown = format!("{events:?}");
-    assert!(!shown.contains("mt_secret") && !shown.contains(MACHINE_KEY), "{shown}");
 }
 
 /// The same outage, played by a scripted TCP server: one connection per

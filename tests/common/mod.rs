@@ -4,6 +4,8 @@
 
 pub mod answers;
 mod tcp;
+#[cfg(feature = "mock")]
+pub mod token_source;
 #[allow(unused_imports)]
 pub use tcp::*;
 

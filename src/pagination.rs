@@ -148,7 +148,9 @@ async fn fetch<L: Listing>(
     limit: Option<u32>,
     offset: u64,
 ) -> Result<Page<L::Item>> {
-    let limit = limit.map(|limit| validate::input(L::OPERATION).page_size(limit)).transpose()?;
+    let input = validate::input(L::OPERATION);
+    let limit = limit.map(|limit| input.page_size(limit)).transpose()?;
+    input.number("offset", offset)?;
     let (items, total_count) = filters.fetch(clerk, limit, offset).await?;
     Ok(Page::new(items, count(total_count)?))
 }

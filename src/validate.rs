@@ -65,6 +65,32 @@ impl Input {
         self.with(name, |field| field.rules.check_strs(values))
     }
 
+    /// A value sent as it is serialized (a flag, an object): the spec's
+    /// rules of its JSON value.
+    pub(crate) fn json(&self, name: &'static str, value: &serde_json::Value) -> Result<()> {
+        self.with(name, |field| field.rules.check_json(value))
+    }
+
+    /// Custom claims as a builder holds them (the value, or why it did not
+    /// serialize): `None` for no claims (unset or JSON `null`, which Clerk
+    /// takes as none); otherwise the value, checked as the spec states the
+    /// field `claims`.
+    pub(crate) fn claims(
+        &self,
+        claims: Option<&std::result::Result<serde_json::Value, String>>,
+    ) -> Result<Option<serde_json::Value>> {
+        match claims {
+            Some(Err(reason)) => {
+                Err(Error::invalid("claims", format!("cannot be serialized to JSON: {reason}")))
+            }
+            Some(Ok(serde_json::Value::Null)) | None => Ok(None),
+            Some(Ok(claims)) => {
+                self.json("claims", claims)?;
+                Ok(Some(claims.clone()))
+            }
+        }
+    }
+
     /// A count or an amount sent as a number.
     pub(crate) fn number(&self, name: &'static str, value: u64) -> Result<()> {
         self.with(name, |field| field.check_number(value as f64))
@@ -129,19 +155,6 @@ pub(crate) fn id(field: &'static str, id: &str) -> Result<()> {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(())
-}
-
-/// Custom claims as a builder holds them (the value, or why it did not
-/// serialize): `None` for no claims (unset or JSON `null`, which Clerk
-/// takes as none).
-pub(crate) fn claims(
-    claims: Option<&std::result::Result<serde_json::Value, String>>,
-) -> Result<Option<serde_json::Value>> {
-    match claims {
-        Some(Err(reason)) => Err(Error::invalid("claims", format!("cannot be serialized to JSON: {reason}"))),
-        Some(Ok(serde_json::Value::Null)) | None => Ok(None),
-        Some(Ok(claims)) => Ok(Some(claims.clone())),
-    }
 }
 
 /// Not from the spec: a lifetime the crate sends must be at most

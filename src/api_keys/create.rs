@@ -104,7 +104,7 @@ impl<'a> CreateApiKey<'a> {
             input.texts("scopes", &self.scopes)?;
             body = body.scopes(self.scopes.clone());
         }
-        if let Some(claims) = validate::claims(self.claims.as_ref())? {
+        if let Some(claims) = input.claims(self.claims.as_ref())? {
             body = body.claims(Some(claims));
         }
         if let Some(lifetime) = self.seconds_until_expiration {

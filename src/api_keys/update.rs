@@ -94,7 +94,7 @@ impl<'a> UpdateApiKey<'a> {
             body = body.scopes(scopes.clone());
             changes += 1;
         }
-        if let Some(claims) = validate::claims(self.claims.as_ref())? {
+        if let Some(claims) = input.claims(self.claims.as_ref())? {
             body = body.claims(Some(claims));
             changes += 1;
         }

@@ -124,7 +124,7 @@ impl<'a> CreateM2mToken<'a> {
             }
             body = body.min_remaining_ttl_seconds(Some(seconds));
         }
-        if let Some(claims) = validate::claims(self.claims.as_ref())? {
+        if let Some(claims) = input.claims(self.claims.as_ref())? {
             body = body.claims(Some(claims));
         }
         if let Some(format) = self.token_format {

@@ -52,7 +52,8 @@ impl Listing for M2mTokenFilters {
         offset: u64,
     ) -> BoxFuture<'a, Result<(Vec<ListedM2mToken>, f64)>> {
         Box::pin(async move {
-            validate::input(Self::OPERATION).text("subject", &self.subject)?;
+            let input = validate::input(Self::OPERATION);
+            input.text("subject", &self.subject)?;
             let mut request = clerk.raw().get_m2m_tokens().subject(self.subject.as_str());
             if let Some(limit) = limit {
                 request = request.limit(limit);
@@ -61,9 +62,11 @@ impl Listing for M2mTokenFilters {
                 request = request.offset(offset);
             }
             if let Some(revoked) = self.revoked {
+                input.json("revoked", &revoked.into())?;
                 request = request.revoked(revoked);
             }
             if let Some(expired) = self.expired {
+                input.json("expired", &expired.into())?;
                 request = request.expired(expired);
             }
             let page = crate::request::send(Box::pin(request.send())).await?;

@@ -28,9 +28,11 @@ impl<'a> RevokeM2mToken<'a> {
 
     /// Validates the id and sends the request.
     pub async fn send(self) -> Result<types::RevokeM2mTokenResponse> {
-        validate::input("revokeM2MToken").id("m2m_token_id", &self.token_id)?;
+        let input = validate::input("revokeM2MToken");
+        input.id("m2m_token_id", &self.token_id)?;
         let mut body = types::RevokeM2mTokenBody::builder();
         if let Some(reason) = self.reason {
+            input.text("revocation_reason", &reason)?;
             body = body.revocation_reason(Some(reason));
         }
         send(Box::pin(

@@ -4,6 +4,7 @@ use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
 use crate::pagination::{List, Listing};
+use crate::validate;
 use futures::future::BoxFuture;
 use std::num::NonZeroU64;
 
@@ -40,20 +41,24 @@ impl Listing for MachineFilters {
         limit: Option<NonZeroU64>,
         offset: u64,
     ) -> BoxFuture<'a, Result<(Vec<types::Machine>, f64)>> {
-        let mut request = clerk.raw().list_machines();
-        if let Some(limit) = limit {
-            request = request.limit(limit);
-        }
-        if offset != 0 {
-            request = request.offset(offset);
-        }
-        if let Some(query) = &self.query {
-            request = request.query(query.as_str());
-        }
-        if let Some(order) = self.order_by {
-            request = request.order_by(order.to_string());
-        }
         Box::pin(async move {
+            let input = validate::input(Self::OPERATION);
+            let mut request = clerk.raw().list_machines();
+            if let Some(limit) = limit {
+                request = request.limit(limit);
+            }
+            if offset != 0 {
+                request = request.offset(offset);
+            }
+            if let Some(query) = &self.query {
+                input.text("query", query)?;
+                request = request.query(query.as_str());
+            }
+            if let Some(order) = self.order_by {
+                let order = order.to_string();
+                input.text("order_by", &order)?;
+                request = request.order_by(order);
+            }
             let page = crate::request::send(Box::pin(request.send())).await?;
             Ok((page.data, page.total_count as f64))
         })

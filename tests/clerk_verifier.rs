@@ -307,8 +307,11 @@ fn machine_auth(input: Value) -> Vec<Value> {
         root.join("node_modules/@clerk/backend").is_dir(),
         "run `npm ci` in conformance/ first (.ci/run does)"
     );
+    // One file per call: tests run side by side and several use one mode.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let file = std::env::temp_dir().join(format!(
-        "clerk-machine-auth-{}-{}.json",
+        "clerk-machine-auth-{}-{}-{call}.json",
         std::process::id(),
         input["mode"].as_str().unwrap_or_default()
     ));

@@ -282,7 +282,8 @@ mod floor {
             headers.insert("clerk-api-version", HeaderValue::from_static(clerk_machines::spec::VERSION));
             headers.insert(USER_AGENT, HeaderValue::from_static(clerk_machines::defaults::USER_AGENT));
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            let http = reqwest::Client::builder()
+            let http = clerk_machines::http_client_builder()
+                .unwrap()
                 .default_headers(headers)
                 .connect_timeout(clerk_machines::defaults::CONNECT_TIMEOUT)
                 .timeout(clerk_machines::defaults::REQUEST_TIMEOUT)

@@ -1,11 +1,11 @@
 //! The M2M hot paths: `cargo bench --bench verify`.
 //!
 //! 1. **Local JWT verification**: a few thousand distinct Clerk-shaped M2M
-//!    JWTs (RS256, RSA-2048, minted here with a generated key) verified by
+//!    JWTs (RS256, RSA-2048, minted here with a bundled test key) verified by
 //!    `Verifier::from_pem(..).verify` on one thread: each seen for the first
 //!    time (`jwt_cache(0)`), and seen again (the default cache, warm);
-//!    against one bare RSA-2048 signature verification (aws-lc-rs, the key
-//!    parsed once) on the same signing inputs. Thread CPU time per token,
+//!    against one bare RSA-2048 signature verification (ring, from the key's
+//!    modulus and exponent) on the same signing inputs. Thread CPU time per token,
 //!    median of the rounds.
 //! 2. **The server layer**: an axum handler called in-process (no sockets)
 //!    through `AuthLayer` with a valid JWT seen before (the cache warm),
@@ -78,7 +78,7 @@ fn main() {
     let count = env_number("CLERK_PERF_TOKENS", 2000).max(1);
     let only = std::env::var("CLERK_PERF_ONLY").ok();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let signer = JwtSigner::generate_with_kid("ins_bench").expect("an RSA key");
+    let signer = JwtSigner::bundled(0, "ins_bench").expect("an RSA key");
     let tokens = mint(&signer, count);
     if let Some(dir) = std::env::var_os("CLERK_PERF_WRITE_TOKENS") {
         let dir = std::path::PathBuf::from(dir);
@@ -94,7 +94,7 @@ fn main() {
     println!("clerk-machines M2M hot paths ({count} tokens, {rounds} rounds)");
     if only.as_deref().is_none_or(|o| o == "jwt") {
         runtime.block_on(jwt(&uncached, &verifier, &tokens, rounds));
-        bare_rsa(signer.public_key_pem(), &tokens, rounds);
+        bare_rsa(&signer.jwks(), &tokens, rounds);
     }
     if only.as_deref().is_none_or(|o| o == "layer") {
         runtime.block_on(layer(&verifier, &tokens, rounds));
@@ -140,14 +140,17 @@ async fn jwt(uncached: &Verifier, cached: &Verifier, tokens: &[String], rounds: 
     );
 }
 
-/// One bare RSA-2048 PKCS#1 v1.5 SHA-256 verification per token (the key
-/// parsed once, the signature decoded beforehand): the floor of a first-seen token.
-fn bare_rsa(pem: &str, tokens: &[String], rounds: usize) {
-    use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+/// One bare RSA-2048 PKCS#1 v1.5 SHA-256 verification per token (ring, from
+/// the modulus and exponent, the signature decoded beforehand): the floor of
+/// a first-seen token.
+fn bare_rsa(jwks: &serde_json::Value, tokens: &[String], rounds: usize) {
     use base64::Engine as _;
-    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body).expect("PEM");
-    let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).expect("an RSA key");
+    use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
+    let decode = |name: &str| {
+        let text = jwks["keys"][0][name].as_str().expect("a JWK");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).expect("base64url")
+    };
+    let key = RsaPublicKeyComponents { n: decode("n"), e: decode("e") };
     let inputs: Vec<(&str, Vec<u8>)> = tokens
         .iter()
         .map(|token| {
@@ -159,13 +162,13 @@ fn bare_rsa(pem: &str, tokens: &[String], rounds: usize) {
     for _ in 0..rounds {
         let start = thread_cpu();
         for (input, signature) in &inputs {
-            key.verify_sig(input.as_bytes(), signature).expect("a valid signature");
+            key.verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), signature).expect("a valid signature");
         }
         per_token.push((thread_cpu() - start).as_secs_f64() / inputs.len() as f64);
     }
     let us = median(per_token) * 1e6;
     println!(
-        "bare RSA-2048 verification (aws-lc-rs):                    {:.0} verifications/s, {us:.2} us",
+        "bare RSA-2048 verification (ring):                         {:.0} verifications/s, {us:.2} us",
         1e6 / us
     );
 }
@@ -285,7 +288,7 @@ fn http(verifier: &Verifier, tokens: &[String]) {
                 .map(|c| {
                     let (url, tokens) = (url.clone(), tokens.to_vec());
                     tokio::spawn(async move {
-                        let http = reqwest::Client::new();
+                        let http = clerk_machines::http_client_builder().unwrap().build().unwrap();
                         let mut done = 0u64;
                         while Instant::now() < deadline {
                             let token = &tokens[(c * 131 + done as usize) % tokens.len()];

@@ -90,7 +90,7 @@ async fn run(
     println!("\nreports-api ({}) serves {base}/report and /scripts behind AuthLayer", api.id);
 
     // The calling side: a token source with the client's machine key.
-    let http = reqwest::Client::new();
+    let http = clerk_machines::http_client_builder()?.build()?;
     for format in [TokenFormat::Jwt, TokenFormat::Opaque] {
         let tokens = M2mTokenSource::from_clerk(&clerk.with_secret_key(client.secret_key.clone())?)
             .token_format(format)

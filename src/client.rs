@@ -80,7 +80,8 @@ impl Clerk {
     /// Fails with [`Error::InvalidInput`] when the key is empty or not a
     /// valid header value, the base URL is not an `http(s)` URL, or the
     /// version or user agent cannot be sent as a header; with
-    /// [`Error::Transport`] when the HTTP client cannot be built.
+    /// [`Error::Tls`] when the platform's CA certificates cannot be loaded;
+    /// with [`Error::Transport`] when the HTTP client cannot be built.
     pub fn new(secret_key: impl Into<SecretString>, config: ClerkConfig) -> Result<Self> {
         let (authorization, key_kind) = authorization(&secret_key.into())?;
         let (version, agent) = config.header_texts();
@@ -89,7 +90,7 @@ impl Clerk {
         let base_url = normalize_base_url(config.base_url())?;
         let http = match config.http_client() {
             Some(client) => client.clone(),
-            None => reqwest::Client::builder()
+            None => crate::tls::http_client_builder()?
                 .connect_timeout(config.connect_timeout())
                 .timeout(config.request_timeout())
                 .build()

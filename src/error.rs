@@ -50,6 +50,10 @@ pub enum Error {
     /// (connection refused or reset, TLS failure, body cut short, ...).
     #[error("transport error: {0}")]
     Transport(#[source] reqwest::Error),
+    /// TLS could not be set up for the HTTP client, for example because this
+    /// system has no CA certificates to verify Clerk's against.
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Clerk answered with a success status, but the body is not what the spec describes.
     #[error("cannot decode the {status} response at `{path}`: {message} (body starts: {snippet:?})")]
     #[non_exhaustive]
@@ -99,7 +103,7 @@ impl Error {
         match self {
             Error::Api { status, .. } | Error::Decode { status, .. } => Some(*status),
             Error::Transport(e) | Error::Timeout(e) => e.status(),
-            Error::InvalidInput { .. } => None,
+            Error::InvalidInput { .. } | Error::Tls(_) => None,
             Error::TokenRefresh(inner) => inner.status(),
         }
     }

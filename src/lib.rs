@@ -88,6 +88,7 @@ pub mod server;
 pub mod spec;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
+mod tls;
 mod validate;
 #[cfg(feature = "jwt")]
 pub mod verify;
@@ -104,6 +105,7 @@ pub use error::{ApiError, Error, Result};
 pub use pagination::{List, Page};
 pub use retry::RetryConfig;
 pub use secret::SecretString;
+pub use tls::http_client_builder;
 
 // The README's examples are compiled as doc tests.
 #[cfg(doctest)]

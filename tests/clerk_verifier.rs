@@ -89,10 +89,10 @@ fn cases(key: &JwtSigner, other_key: &JwtSigner) -> Vec<Case> {
         URL_SAFE_NO_PAD.encode(json!({"alg": "HS256", "typ": "JWT", "kid": key.kid()}).to_string()),
         URL_SAFE_NO_PAD.encode(payload().to_string())
     );
-    let hmac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.public_key_pem().as_bytes());
+    let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.public_key_pem().as_bytes());
     let hs256 = format!(
         "{hs256_input}.{}",
-        URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&hmac_key, hs256_input.as_bytes()).as_ref())
+        URL_SAFE_NO_PAD.encode(ring::hmac::sign(&hmac_key, hs256_input.as_bytes()).as_ref())
     );
     let none = format!(
         "{}.{}.c2ln",
@@ -229,8 +229,8 @@ fn crate_answer(result: &Result<Verified, VerifyError>) -> String {
 #[tokio::test]
 #[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
 async fn the_crate_and_clerks_verifier_agree_case_by_case() {
-    let key = JwtSigner::generate_with_kid("ins_conformance").unwrap();
-    let other_key = JwtSigner::generate_with_kid("ins_other").unwrap();
+    let key = JwtSigner::bundled(0, "ins_conformance").unwrap();
+    let other_key = JwtSigner::bundled(1, "ins_other").unwrap();
     let cases = cases(&key, &other_key);
     assert!(cases.len() >= 15);
     let dir = std::env::temp_dir().join(format!("clerk-verifier-conformance-{}", std::process::id()));
@@ -533,8 +533,8 @@ fn oauth_cases(key: &JwtSigner, other_key: &JwtSigner) -> Vec<OAuthCase> {
 #[tokio::test]
 #[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
 async fn oauth_jwts_agree_case_by_case() {
-    let key = JwtSigner::generate_with_kid("ins_conformance").unwrap();
-    let other_key = JwtSigner::generate_with_kid("ins_other").unwrap();
+    let key = JwtSigner::bundled(0, "ins_conformance").unwrap();
+    let other_key = JwtSigner::bundled(1, "ins_other").unwrap();
     let cases = oauth_cases(&key, &other_key);
     assert!(cases.len() >= 12);
     let input: Vec<Value> = cases
@@ -609,7 +609,7 @@ async fn clerks_scripted_answers_agree_case_by_case() {
 #[test]
 #[ignore = "needs node and conformance/node_modules (npm ci); .ci/run runs it"]
 fn token_strings_are_routed_as_clerk_routes_them() {
-    let key = JwtSigner::generate_with_kid("ins_conformance").unwrap();
+    let key = JwtSigner::bundled(0, "ins_conformance").unwrap();
     let jwt = |typ: Option<&str>, sub: &str| {
         let mut header = json!({"alg": "RS256", "kid": key.kid()});
         if let Some(typ) = typ {

@@ -200,7 +200,10 @@ async fn every_operation_through_prism_proxy() {
         let issue = |body: serde_json::Value| {
             let (origin, key) = (origin.clone(), key.clone());
             async move {
-                let response = reqwest::Client::new()
+                let response = clerk_machines::http_client_builder()
+                    .unwrap()
+                    .build()
+                    .unwrap()
                     .post(format!("{origin}/__fake/oauth_access_tokens"))
                     .bearer_auth(&key)
                     .json(&body)
@@ -225,7 +228,15 @@ async fn every_operation_through_prism_proxy() {
     }
 
     // The JWKS (not an operation of the crate; checked through Prism all the same).
-    let jwks = reqwest::Client::new().get(format!("{proxy}/jwks")).bearer_auth(&key).send().await.unwrap();
+    let jwks = clerk_machines::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(format!("{proxy}/jwks"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(jwks.status().as_u16(), 200);
     assert!(jwks.headers().get("sl-violations").is_none(), "{:?}", jwks.headers().get("sl-violations"));
 

@@ -26,7 +26,7 @@ const INSTANCE_KEY: &str = "sk_test_edge_0123456789";
 
 fn signer() -> &'static JwtSigner {
     static SIGNER: OnceLock<JwtSigner> = OnceLock::new();
-    SIGNER.get_or_init(|| JwtSigner::generate_with_kid("ins_edge").unwrap())
+    SIGNER.get_or_init(|| JwtSigner::bundled(0, "ins_edge").unwrap())
 }
 
 fn now() -> i64 {
@@ -97,7 +97,8 @@ struct Reply {
 }
 
 async fn get_with(url: &str, path: &str, authorization: &[&str]) -> Reply {
-    let mut request = reqwest::Client::new().get(format!("{url}{path}"));
+    let mut request =
+        clerk_machines::http_client_builder().unwrap().build().unwrap().get(format!("{url}{path}"));
     for value in authorization {
         request = request.header("authorization", *value);
     }

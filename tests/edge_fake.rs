@@ -32,7 +32,7 @@ async fn serve(verifier: Verifier) -> String {
 /// One HTTP client for every call (a new one per call would load the TLS roots each time).
 fn http() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
+    CLIENT.get_or_init(|| clerk_machines::http_client_builder().unwrap().build().unwrap())
 }
 
 async fn call(url: &str, token: &str) -> (u16, Value) {

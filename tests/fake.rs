@@ -23,7 +23,7 @@ async fn raw(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let client = reqwest::Client::new();
+    let client = clerk_machines::http_client_builder().unwrap().build().unwrap();
     let url = format!("{}{}", fake.url(), path);
     let mut request = client.request(method.parse().unwrap(), url);
     if let Some(key) = key {
@@ -473,7 +473,13 @@ async fn fixed_key_and_stop_on_drop() {
     let url = fake.url().to_owned();
     fake.clerk().machines().list().await.unwrap();
     fake.stop().await;
-    let after = reqwest::Client::new().get(format!("{url}/machines")).send().await;
+    let after = clerk_machines::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(format!("{url}/machines"))
+        .send()
+        .await;
     assert!(after.is_err(), "stopped: {after:?}");
 
     let fake = FakeClerk::start().await.unwrap();
@@ -481,7 +487,15 @@ async fn fixed_key_and_stop_on_drop() {
     drop(fake);
     let mut stopped = false;
     for _ in 0..500 {
-        if reqwest::Client::new().get(format!("{url}/machines")).send().await.is_err() {
+        if clerk_machines::http_client_builder()
+            .unwrap()
+            .build()
+            .unwrap()
+            .get(format!("{url}/machines"))
+            .send()
+            .await
+            .is_err()
+        {
             stopped = true;
             break;
         }

@@ -24,7 +24,7 @@ async fn machine(clerk: &Clerk, name: &str) -> String {
 
 /// A request the crate's client would not send as is.
 async fn raw(url: &str, key: Option<&str>, body: Value) -> (u16, Value) {
-    let mut request = reqwest::Client::new().post(url).json(&body);
+    let mut request = clerk_machines::http_client_builder().unwrap().build().unwrap().post(url).json(&body);
     if let Some(key) = key {
         request = request.bearer_auth(key);
     }
@@ -276,10 +276,10 @@ async fn jwt_oauth_tokens_carry_clerks_claims_and_are_signed_by_the_served_key_s
     assert_eq!(jwk["kid"], header["kid"]);
     let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
     let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let public = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e };
+    let public = ring::signature::RsaPublicKeyComponents { n: &n, e: &e };
     let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     let signed = format!("{}.{}", parts[0], parts[1]);
-    public.verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).unwrap();
+    public.verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).unwrap();
 
     let answer = clerk.oauth_access_tokens().verify(&token).await.unwrap();
     let record = answer.active().expect("active");

@@ -27,10 +27,7 @@ const INSTANCE_KEY: &str = "sk_test_verifier_key";
 fn keys() -> &'static (JwtSigner, JwtSigner) {
     static KEYS: OnceLock<(JwtSigner, JwtSigner)> = OnceLock::new();
     KEYS.get_or_init(|| {
-        (
-            JwtSigner::generate_with_kid("ins_key_a").unwrap(),
-            JwtSigner::generate_with_kid("ins_key_b").unwrap(),
-        )
+        (JwtSigner::bundled(0, "ins_key_a").unwrap(), JwtSigner::bundled(1, "ins_key_b").unwrap())
     })
 }
 
@@ -304,9 +301,8 @@ fn only_rs256_is_accepted() {
     // HS256 keyed with the public key (the classic key-confusion attack).
     let input =
         format!("{}.{payload}", URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","kid":"ins_key_a"}"#));
-    let hmac_key =
-        aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key_a().public_key_pem().as_bytes());
-    let tag = aws_lc_rs::hmac::sign(&hmac_key, input.as_bytes());
+    let hmac_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key_a().public_key_pem().as_bytes());
+    let tag = ring::hmac::sign(&hmac_key, input.as_bytes());
     let confused = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
     let reason = rejection(run(verifier.verify(&confused)));
     assert_eq!(reason, Reason::DisallowedAlgorithm { alg: "HS256".into() });

@@ -57,7 +57,10 @@ async fn every_operation_passes_prism_validation_and_decodes() {
     let url = prism_url();
 
     // Validation is on: a request that breaks the spec gets a 422.
-    let invalid = reqwest::Client::new()
+    let invalid = clerk_machines::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
         .post(format!("{url}/machines"))
         .bearer_auth("sk_test_prism")
         .json(&serde_json::json!({"name": ""}))

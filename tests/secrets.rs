@@ -54,7 +54,7 @@ fn client_config_and_transport_hide_the_key() {
     // A caller's own client whose default headers carry the key unmarked.
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-debug-key", reqwest::header::HeaderValue::from_static(KEY));
-    let custom = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let custom = clerk_machines::http_client_builder().unwrap().default_headers(headers).build().unwrap();
     assert!(format!("{custom:?}").contains("SeCrEtInStAnCeKeY"), "precondition: reqwest shows it");
     let config = ClerkConfig::default().with_http_client(custom);
     assert_clean("ClerkConfig", &format!("{config:?} {config:#?}"));

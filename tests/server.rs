@@ -34,7 +34,8 @@ async fn serve(verifier: Verifier) -> String {
 
 /// One call: status, `WWW-Authenticate`, JSON body.
 async fn call(url: &str, authorization: Option<&str>) -> (u16, Option<String>, Value) {
-    let mut request = reqwest::Client::new().get(format!("{url}/whoami"));
+    let mut request =
+        clerk_machines::http_client_builder().unwrap().build().unwrap().get(format!("{url}/whoami"));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -276,7 +277,14 @@ async fn the_extractor_without_the_layer_is_a_500() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let response = reqwest::get(format!("{url}/whoami")).await.unwrap();
+    let response = clerk_machines::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(format!("{url}/whoami"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 500);
     assert!(response.text().await.unwrap().contains("AuthLayer"));
 }

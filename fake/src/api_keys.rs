@@ -5,10 +5,10 @@
 
 use super::errors::{Failure, Outcome};
 use super::ids::random_hex;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use clerk_machines::types;
+use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;

@@ -8,7 +8,7 @@
 //! ```
 //! use clerk_machines_fake::{JwtSigner, M2mClaims};
 //!
-//! let signer = JwtSigner::generate().expect("an RSA key");
+//! let signer = JwtSigner::next_bundled().expect("an RSA key");
 //! let claims = M2mClaims::new("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk", "mt_0123456789abcdef0123456789abcdef", 1_700_000_000, 1_700_003_600)
 //!     .scope("mch_2yGkLpQ7Y3rXSwtU24CzTk9I7Em")
 //!     .claim("job", "export");
@@ -17,14 +17,15 @@
 //! assert!(signer.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
 //! ```
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use clerk_machines::testing::M2M_RESERVED_CLAIMS as RESERVED_CLAIMS;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_SHA256};
 use serde_json::{json, Map, Value};
+use spki::der::asn1::{AnyRef, BitStringRef};
+use spki::der::Encode as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Clerk's JWT category for M2M tokens, the header's `cat`.
 pub const M2M_CATEGORY: &str = "cl_B7d4PD333AAA";
@@ -44,22 +45,70 @@ impl std::fmt::Debug for JwtSigner {
     }
 }
 
+/// How many RSA-2048 test keys the fake bundles ([`JwtSigner::bundled`]).
+pub const BUNDLED_KEYS: usize = 16;
+
+/// The bundled keys, PKCS #8 DER made with `openssl genpkey -algorithm RSA
+/// -pkeyopt rsa_keygen_bits:2048` and `openssl pkcs8 -topk8 -nocrypt`. They are bundled because ring, the fake's
+/// cryptography, cannot generate RSA keys, and generating them in Rust takes
+/// seconds in a debug build. They are public: they sign tokens for tests and
+/// must never sign anything else.
+const BUNDLED: [&[u8]; BUNDLED_KEYS] = [
+    include_bytes!("../keys/rsa2048-00.pk8"),
+    include_bytes!("../keys/rsa2048-01.pk8"),
+    include_bytes!("../keys/rsa2048-02.pk8"),
+    include_bytes!("../keys/rsa2048-03.pk8"),
+    include_bytes!("../keys/rsa2048-04.pk8"),
+    include_bytes!("../keys/rsa2048-05.pk8"),
+    include_bytes!("../keys/rsa2048-06.pk8"),
+    include_bytes!("../keys/rsa2048-07.pk8"),
+    include_bytes!("../keys/rsa2048-08.pk8"),
+    include_bytes!("../keys/rsa2048-09.pk8"),
+    include_bytes!("../keys/rsa2048-10.pk8"),
+    include_bytes!("../keys/rsa2048-11.pk8"),
+    include_bytes!("../keys/rsa2048-12.pk8"),
+    include_bytes!("../keys/rsa2048-13.pk8"),
+    include_bytes!("../keys/rsa2048-14.pk8"),
+    include_bytes!("../keys/rsa2048-15.pk8"),
+];
+
+/// The bundled key [`JwtSigner::next_bundled`] hands out next.
+static NEXT_BUNDLED: AtomicUsize = AtomicUsize::new(0);
+
+/// The algorithm of RSA keys in a SubjectPublicKeyInfo (RFC 8017, A.1).
+/// Evaluated at compile time: the text is a valid object identifier.
+const RSA_ENCRYPTION: spki::ObjectIdentifier = spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
 impl JwtSigner {
-    /// A new random key, with a random key id (`ins_fake_...`).
-    pub fn generate() -> std::io::Result<Self> {
-        Self::generate_with_kid(format!("ins_fake_{}", crate::ids::random_alnum(12)))
+    /// The next of the [`BUNDLED_KEYS`] bundled test keys, in turn, with a
+    /// random key id (`ins_fake_...`): what each [`FakeClerk`](crate::FakeClerk)
+    /// signs with. Two fakes in one process have different key ids, and
+    /// different keys unless [`BUNDLED_KEYS`] others were made in between; a
+    /// test that needs two keys to differ takes [`JwtSigner::bundled`] with
+    /// two indices.
+    pub fn next_bundled() -> std::io::Result<Self> {
+        let index = NEXT_BUNDLED.fetch_add(1, Ordering::Relaxed);
+        Self::bundled(index, format!("ins_fake_{}", crate::ids::random_alnum(12)))
     }
 
-    /// A new random key with this key id.
-    pub fn generate_with_kid(kid: impl Into<String>) -> std::io::Result<Self> {
-        let failed = |what: &str| std::io::Error::other(format!("cannot {what} an RSA key"));
-        let key_pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate"))?;
-        let public = key_pair.public_key();
-        let spki = public.as_der().map_err(|_| failed("encode"))?;
-        let components: aws_lc_rs::signature::RsaPublicKeyComponents<Vec<u8>> = public.into();
+    /// Bundled test key number `index` (modulo [`BUNDLED_KEYS`]) with this key id.
+    pub fn bundled(index: usize, kid: impl Into<String>) -> std::io::Result<Self> {
+        Self::from_pkcs8(BUNDLED[index % BUNDLED_KEYS], kid)
+    }
+
+    /// A signer with any RSA key of 2048 to 8192 bits, as unencrypted PKCS #8
+    /// DER (`openssl pkcs8 -topk8 -nocrypt -outform DER`), with this key id.
+    pub fn from_pkcs8(der: &[u8], kid: impl Into<String>) -> std::io::Result<Self> {
+        let key_pair =
+            RsaKeyPair::from_pkcs8(der).map_err(|e| std::io::Error::other(format!("not an RSA key: {e}")))?;
+        let public = key_pair.public();
+        let pkcs1 = public.as_ref();
+        let spki = spki_der(pkcs1)
+            .map_err(|e| std::io::Error::other(format!("cannot encode the public key: {e}")))?;
+        let components: RsaPublicKeyComponents<Vec<u8>> = public.into();
         Ok(Self {
             kid: kid.into(),
-            public_key_pem: pem("PUBLIC KEY", spki.as_ref()),
+            public_key_pem: pem("PUBLIC KEY", &spki),
             n: URL_SAFE_NO_PAD.encode(&components.n),
             e: URL_SAFE_NO_PAD.encode(&components.e),
             key_pair,
@@ -102,7 +151,7 @@ impl JwtSigner {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(payload.to_string())
         );
-        let mut signature = vec![0; self.key_pair.public_modulus_len()];
+        let mut signature = vec![0; self.key_pair.public().modulus_len()];
         // Signing with a valid key into a buffer of the modulus' size cannot fail.
         if self
             .key_pair
@@ -184,6 +233,16 @@ impl M2mClaims {
     }
 }
 
+/// A PKCS #1 RSA public key wrapped in a SubjectPublicKeyInfo (the `PUBLIC
+/// KEY` PEM that Clerk's dashboard shows), as DER.
+fn spki_der(pkcs1: &[u8]) -> spki::der::Result<Vec<u8>> {
+    spki::SubjectPublicKeyInfoRef {
+        algorithm: spki::AlgorithmIdentifierRef { oid: RSA_ENCRYPTION, parameters: Some(AnyRef::NULL) },
+        subject_public_key: BitStringRef::from_bytes(pkcs1)?,
+    }
+    .to_der()
+}
+
 /// `der` as a PEM block labelled `label`, 64 characters a line.
 fn pem(label: &str, der: &[u8]) -> String {
     let base64 = STANDARD.encode(der);
@@ -194,4 +253,26 @@ fn pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_key_loads_and_they_differ() {
+        let moduli: std::collections::HashSet<String> =
+            (0..BUNDLED_KEYS).map(|i| JwtSigner::bundled(i, "ins_test").unwrap().n).collect();
+        assert_eq!(moduli.len(), BUNDLED_KEYS);
+    }
+
+    #[test]
+    fn the_public_key_pem_is_a_subject_public_key_info() {
+        let signer = JwtSigner::bundled(3, "ins_test").unwrap();
+        let body: String = signer.public_key_pem().lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = STANDARD.decode(body).unwrap();
+        let info = spki::SubjectPublicKeyInfoRef::try_from(der.as_slice()).unwrap();
+        assert_eq!(info.algorithm.oid, RSA_ENCRYPTION);
+        assert_eq!(info.subject_public_key.as_bytes(), Some(signer.key_pair.public().as_ref()));
+    }
 }

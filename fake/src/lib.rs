@@ -83,7 +83,7 @@ mod routes;
 mod rules;
 mod state;
 
-pub use jwt::{JwtSigner, M2mClaims, M2M_CATEGORY};
+pub use jwt::{JwtSigner, M2mClaims, BUNDLED_KEYS, M2M_CATEGORY};
 pub use oauth::{IssuedOAuthToken, OAuthTokenOptions, DEFAULT_CLIENT_ID, DEFAULT_LIFETIME, OAUTH_JWT_TYP};
 
 use clerk_machines::testing::OffsetClock;

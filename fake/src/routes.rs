@@ -59,15 +59,12 @@ impl Shared {
         self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// This instance's signing key, generated the first time.
+    /// This instance's signing key, the next bundled key, taken the first time.
     pub(crate) async fn signer(&self) -> Outcome<Arc<JwtSigner>> {
-        let generate = || async {
-            let generated = tokio::task::spawn_blocking(JwtSigner::generate)
-                .await
-                .map_err(|e| Failure::internal(format!("key generation stopped: {e}")))?;
-            generated.map(Arc::new).map_err(|e| Failure::internal(e.to_string()))
+        let load = || async {
+            JwtSigner::next_bundled().map(Arc::new).map_err(|e| Failure::internal(e.to_string()))
         };
-        self.signer.get_or_try_init(generate).await.cloned()
+        self.signer.get_or_try_init(load).await.cloned()
     }
 
     /// The verifier of this instance's JWTs.

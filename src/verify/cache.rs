@@ -12,9 +12,9 @@
 //! An entry past its time is a miss (and removed); capacity is bounded by
 //! quick_cache's eviction.
 
-use aws_lc_rs::digest::{digest, SHA256};
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{Equivalent, UnitWeighter};
+use ring::digest::{digest, SHA256};
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

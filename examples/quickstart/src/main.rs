@@ -1,8 +1,8 @@
 //! The whole machines + M2M lifecycle in one run:
 //!
 //! ```sh
-//! cargo run --example quickstart                         # against an embedded fake Clerk
-//! CLERK_SECRET_KEY=sk_test_... cargo run --example quickstart   # against your Clerk instance
+//! cargo run -p quickstart                         # against an embedded fake Clerk
+//! CLERK_SECRET_KEY=sk_test_... cargo run -p quickstart   # against your Clerk instance
 //! ```
 //!
 //! Creates two machines, lets one call the other, lists them, rotates a

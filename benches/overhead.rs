@@ -30,16 +30,17 @@
 //! Alternating batches (crate, floor, floor, crate, ...) and medians over
 //! rounds keep the comparison fair on a shared, noisy machine.
 
-/// The canned HTTP server (shared with `tests/connection_reuse.rs`).
-mod support;
+/// The tests' raw HTTP server, whose canned keep-alive routes the benchmark's server process serves.
+#[path = "../tests/common/raw_http.rs"]
+mod raw_http;
 
 use clerk_machines::{types, Clerk, ClerkConfig};
+use raw_http::canned::MACHINE_ID;
 use rustix::time::{clock_gettime, ClockId};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::MACHINE_ID;
 
 const SERVER_ENV: &str = "CLERK_PERF_SERVER";
 const SECRET_KEY: &str = "sk_test_benchmark_0123456789";
@@ -196,7 +197,7 @@ fn run_server() {
         let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
         let accepts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         tokio::select! {
-            _ = support::serve(listener, accepts) => {}
+            _ = raw_http::serve_canned(listener, accepts) => {}
             _ = tokio::time::sleep(Duration::from_secs(20 * 60)) => {}
         }
     });
@@ -499,7 +500,7 @@ fn decode_floor(body: &bytes::Bytes) -> usize {
 }
 
 fn page_body() -> bytes::Bytes {
-    bytes::Bytes::from(support::list_json(PAGE_MACHINES, PAGE_SCOPED))
+    bytes::Bytes::from(raw_http::canned::list_json(PAGE_MACHINES, PAGE_SCOPED))
 }
 
 fn decode(quick: bool) {

@@ -1,12 +1,12 @@
 //! One `Clerk` reuses its connections: 1,000 sequential requests open at most
 //! a handful of TCP connections (counted by the server, not timed).
 
-/// The benchmarks' canned HTTP server, which counts the connections it accepts.
-#[path = "../benches/support/mod.rs"]
-mod canned_server;
+/// The raw HTTP server (its canned keep-alive routes count accepted connections).
+#[path = "common/raw_http.rs"]
+mod raw_http;
 
-use canned_server::{ServerHandle, MACHINE_ID};
 use clerk_machines::{Clerk, ClerkConfig};
+use raw_http::{canned::MACHINE_ID, Server};
 use std::time::Duration;
 
 /// Far fewer than the requests: keep-alive needs one connection, but hyper
@@ -18,10 +18,8 @@ const MAX_CONNECTIONS: usize = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_sequential_requests_reuse_connections() {
-    let server = ServerHandle::start(Duration::from_secs(120));
-    let clerk =
-        Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(format!("{}/v1", server.url)))
-            .unwrap();
+    let server = Server::canned(Duration::from_secs(120));
+    let clerk = Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(&server.url)).unwrap();
     for i in 0..1_000 {
         if i % 2 == 0 {
             let machine = clerk.machines().get(MACHINE_ID).await.unwrap();
@@ -41,10 +39,8 @@ async fn thousand_sequential_requests_reuse_connections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clones_share_one_pool() {
-    let server = ServerHandle::start(Duration::from_secs(120));
-    let clerk =
-        Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(format!("{}/v1", server.url)))
-            .unwrap();
+    let server = Server::canned(Duration::from_secs(120));
+    let clerk = Clerk::new("sk_test_reuse", ClerkConfig::default().with_base_url(&server.url)).unwrap();
     for _ in 0..100 {
         let clone = clerk.clone();
         clone.machines().get(MACHINE_ID).await.unwrap();

@@ -1,13 +1,13 @@
-//! Fixtures shared by the integration tests: httpmock helpers here, the
-//! scripted TCP server for fault injection in [`tcp`].
+//! Fixtures shared by the integration tests: httpmock helpers here, the raw
+//! HTTP server (scripted replies for fault injection) in [`raw_http`].
 #![allow(dead_code)]
 
 pub mod answers;
-mod tcp;
+pub mod raw_http;
 #[cfg(feature = "mock")]
 pub mod token_source;
 #[allow(unused_imports)]
-pub use tcp::*;
+pub use raw_http::{response, Reply, Server, SERVER_LIFETIME};
 
 use clerk_machines::{types, Clerk, ClerkConfig};
 use serde_json::{json, Value};
@@ -129,4 +129,15 @@ pub fn smallest(operation: &str, name: &str) -> u64 {
     } else {
         bound.value.ceil() as u64
     }
+}
+
+/// A machine as Clerk returns it, as JSON text.
+pub const MACHINE_JSON: &str = r#"{"object":"machine","id":"mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk","name":"worker","instance_id":"ins_123","created_at":1700000000000,"updated_at":1700000000000,"default_token_ttl":3600,"scoped_machines":[]}"#;
+
+/// Short backoffs so that retried cases stay fast.
+pub fn fast_retries() -> clerk_machines::RetryConfig {
+    clerk_machines::RetryConfig::default()
+        .with_initial_backoff(std::time::Duration::from_millis(10))
+        .with_max_backoff(std::time::Duration::from_millis(40))
+        .with_jitter(false)
 }

@@ -30,16 +30,19 @@
 //!    bodies (the server still applies them); responses keep theirs.
 //! 7. **One media type.** A request body or response with several media types
 //!    makes progenitor panic; only `application/json` is kept.
-//! 8. **Response strings are not re-validated.** A string schema with
-//!    `pattern`, `minLength` or `maxLength` becomes a checked newtype whose
-//!    `Deserialize` copies the string and runs the check (a regex for
-//!    `pattern`) on every decode. For what Clerk sends that is a cost (7% more
-//!    CPU to decode a page of 500 machines, see `benches/overhead.rs`) and a
-//!    risk (a longer name or a new id format would fail every deployed client,
-//!    like `additionalProperties: false` in repair 3). The constraints are
-//!    removed from schemas only responses reach, so those fields decode as
-//!    `String`; request schemas keep them, and the hand-written layer
-//!    validates input anyway.
+//! 8. **String checks are the rules table's.** A string schema with
+//!    `pattern`, `minLength` or `maxLength` becomes a checked newtype. In a
+//!    response its `Deserialize` copies the string and runs the check (a regex
+//!    for `pattern`) on every decode: a cost (7% more CPU to decode a page of
+//!    500 machines, see `benches/overhead.rs`) and a risk (a longer name or a
+//!    new id format would fail every deployed client, like
+//!    `additionalProperties: false` in repair 3). In a request body it makes
+//!    the field's type depend on the rules: a next spec that adds a
+//!    `maxLength` to a plain string field would turn `String` into a newtype
+//!    and break the code that sets it. The constraints are read into the rules
+//!    table first ([`read_rules`]), which the hand-written layer and the fake
+//!    check, then removed from every schema, so string fields are `String`
+//!    whatever the spec bounds. Enums stay enums.
 //! 9. **Key sets decode key by key.** `JWKS.keys` is a `oneOf` of seven key
 //!    schemas without a discriminator; a key of a kind the spec does not list
 //!    (a new `kty` or curve) would make the whole set undecodable, and every
@@ -128,7 +131,7 @@ pub fn prepare(mut spec: Value) -> Result<Prepared, String> {
     repair_key_sets(&mut spec, &mut repairs);
     keep_referenced_components(&mut spec)?;
     repair_closed_responses(&mut spec, &mut repairs)?;
-    repair_response_strings(&mut spec, &mut repairs);
+    repair_strings(&mut spec, &mut repairs);
     check_supported(&spec)?;
     lap("repair", &mut timings);
     let spec: openapiv3::OpenAPI = serde_json::from_value(spec)
@@ -575,41 +578,17 @@ fn open_schemas(value: &mut Value) -> usize {
     }
 }
 
-/// Repair 8: no string checks in schemas that only responses reach.
-fn repair_response_strings(spec: &mut Value, repairs: &mut Vec<String>) {
-    let components = spec.get("components").cloned().unwrap_or_else(|| json!({}));
-    let (mut request_refs, mut response_refs) = (Vec::new(), Vec::new());
-    if let Some(paths) = spec.get("paths") {
-        collect_refs_split(paths, &mut request_refs, &mut response_refs);
+/// Repair 8: no string checks in the schemas the generator sees (the rules
+/// table, read before the repairs, holds them).
+fn repair_strings(spec: &mut Value, repairs: &mut Vec<String>) {
+    let mut count = 0;
+    for key in ["paths", "components"] {
+        count += spec.get_mut(key).map_or(0, unchecked_strings);
     }
-    let requested = reachable(&components, request_refs);
-    let response_only: BTreeSet<String> =
-        reachable(&components, response_refs).difference(&requested).cloned().collect();
-    let count = edit_responses(spec, &response_only, unchecked_strings);
     if count > 0 {
-        repairs
-            .push(format!("removed pattern/minLength/maxLength from {count} response-only string schema(s)"));
-    }
-}
-
-/// `$ref`s under `responses` go to `responses`, all others to `requests`.
-fn collect_refs_split(value: &Value, requests: &mut Vec<String>, responses: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                if key == "responses" {
-                    collect_refs(child, responses);
-                } else if key == "$ref" {
-                    if let Value::String(r) = child {
-                        requests.push(r.clone());
-                    }
-                } else {
-                    collect_refs_split(child, requests, responses);
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_refs_split(v, requests, responses)),
-        _ => {}
+        repairs.push(format!(
+            "removed pattern/minLength/maxLength from {count} string schema(s) (the rules table checks them)"
+        ));
     }
 }
 

@@ -234,9 +234,8 @@ fn list_json(count: usize, total: f64) -> types::GetM2mTokensResponse {
 #[test]
 fn list_tokens_sends_subject_filters_and_paging() {
     let server = MockServer::start();
-    let subject: types::GetM2mTokensSubject = MACHINE.parse().unwrap();
     let mock = server.get_m2m_tokens(|when, then| {
-        when.subject(&subject)
+        when.subject(MACHINE)
             .revoked(true)
             .expired(false)
             .limit(std::num::NonZeroU64::new(5))
@@ -260,9 +259,8 @@ fn list_tokens_sends_subject_filters_and_paging() {
 #[test]
 fn list_tokens_sends_no_optional_parameter_unless_set() {
     let server = MockServer::start();
-    let subject: types::GetM2mTokensSubject = MACHINE.parse().unwrap();
     let mock = server.get_m2m_tokens(|when, then| {
-        when.subject(&subject).revoked(None).expired(None).limit(None).offset(None);
+        when.subject(MACHINE).revoked(None).expired(None).limit(None).offset(None);
         then.ok(&list_json(0, 0.0));
     });
     let page = run(clerk(&server, MACHINE_KEY).m2m().list_tokens(MACHINE).send()).unwrap();
@@ -352,9 +350,8 @@ fn list_tokens_decodes_every_documented_error() {
 #[test]
 fn revoke_token_posts_the_reason_to_the_token_path() {
     let server = MockServer::start();
-    let id: types::RevokeM2mTokenM2mTokenId = TOKEN_ID.parse().unwrap();
     let with_reason = server.revoke_m2m_token(|when, then| {
-        when.m2m_token_id(&id)
+        when.m2m_token_id(TOKEN_ID)
             .body(&typed(json!({"revocation_reason": "rotated"})))
             .into_inner()
             .path(format!("/m2m_tokens/{TOKEN_ID}/revoke"))
@@ -367,7 +364,7 @@ fn revoke_token_posts_the_reason_to_the_token_path() {
         then.ok(&typed(revoked));
     });
     let without_reason = server.revoke_m2m_token(|when, then| {
-        when.m2m_token_id(&id).into_inner().json_body(json!({}));
+        when.m2m_token_id(TOKEN_ID).into_inner().json_body(json!({}));
         then.ok(&typed(token_json(None)));
     });
     let clerk = clerk(&server, INSTANCE_KEY);

@@ -1,6 +1,7 @@
-//! Repair 8 (`build/prepare.rs`): strings in response-only schemas are not
-//! re-validated on decode, so a longer name or a new id format from Clerk
-//! still decodes; request bodies keep their checks.
+//! Repair 8 (`build/prepare.rs`): the generated types do not check strings.
+//! Responses are not re-validated on decode, so a longer name or a new id
+//! format from Clerk still decodes; requests are checked once, against the
+//! rules table, before anything is sent.
 
 use clerk_machines::types;
 
@@ -26,13 +27,31 @@ fn m2m_subjects_and_scopes_are_not_pattern_checked_on_decode() {
     assert_eq!(token.scopes, ["any-format"]);
 }
 
-#[test]
-fn request_bodies_keep_their_checks() {
+#[tokio::test]
+async fn request_strings_are_checked_by_the_rules_table_not_by_their_types() {
     let longest = clerk_machines::spec::operation("CreateMachine")
         .and_then(|op| op.field("name"))
         .and_then(|field| field.rules.max_length)
         .expect("the spec bounds names") as usize;
-    assert!(types::CreateMachineBodyName::try_from("n".repeat(longest)).is_ok());
-    assert!(types::CreateMachineBodyName::try_from("n".repeat(longest + 1)).is_err());
-    assert!(types::CreateMachineBodyName::try_from("ok").is_ok());
+    // The generated body takes any string: a rule that a next spec adds to a
+    // field never changes the field's type.
+    let name: String = "n".repeat(longest + 1);
+    let body = types::CreateMachineBody::builder().name(name.clone());
+    assert_eq!(types::CreateMachineBody::try_from(body).expect("a plain String").name, name);
+    // The facade refuses it before sending (the port is closed: a request sent
+    // would be a transport error).
+    let clerk = clerk_machines::Clerk::new(
+        "sk_test_rules",
+        clerk_machines::ClerkConfig::default()
+            .with_base_url("http://127.0.0.1:9/v1")
+            .with_retry(clerk_machines::RetryConfig::disabled()),
+    )
+    .expect("client");
+    let refused = clerk.machines().create(name.as_str(), Vec::<String>::new(), None).await;
+    assert!(
+        matches!(&refused, Err(clerk_machines::Error::InvalidInput { field, .. }) if *field == "name"),
+        "{refused:?}"
+    );
+    let sent = clerk.machines().create("n".repeat(longest), Vec::<String>::new(), None).await;
+    assert!(matches!(sent, Err(clerk_machines::Error::Transport(_))), "the longest name is sent: {sent:?}");
 }

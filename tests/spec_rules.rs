@@ -350,6 +350,14 @@ async fn check_sample(fake: &FakeClerk, op: &str, name: &str, sample: &Value, al
                 clerk.machines().rotate_secret_key(&machine.id, grace).await.map(drop),
             )
         }
+        ("revokeM2MToken", "revocation_reason") => {
+            let reason = "r".repeat(number as usize);
+            const UNKNOWN_TOKEN: &str = "mt_0123456789abcdef0123456789abcdef";
+            (
+                refusing.m2m().revoke_token(UNKNOWN_TOKEN).reason(reason.as_str()).await.map(drop),
+                clerk.m2m().revoke_token(UNKNOWN_TOKEN).reason(reason.as_str()).await.map(drop),
+            )
+        }
         ("ListMachines", "limit") => (
             refusing.machines().list().limit(number as u32).await.map(drop),
             clerk.machines().list().limit(number as u32).await.map(drop),

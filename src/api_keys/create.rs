@@ -3,7 +3,7 @@
 use super::key::CreatedApiKey;
 use crate::api::types;
 use crate::client::Clerk;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::request::send;
 use crate::validate;
 use serde::Serialize;
@@ -96,9 +96,7 @@ impl<'a> CreateApiKey<'a> {
             types::CreateApiKeyBody::builder().name(self.name.as_str()).subject(self.subject.as_str());
         if let Some(description) = &self.description {
             input.text("description", description)?;
-            let description = types::CreateApiKeyBodyDescription::try_from(description.as_str())
-                .map_err(|e| Error::invalid("description", e.to_string()))?;
-            body = body.description(Some(description));
+            body = body.description(Some(description.clone()));
         }
         if !self.scopes.is_empty() {
             input.texts("scopes", &self.scopes)?;
@@ -114,9 +112,7 @@ impl<'a> CreateApiKey<'a> {
         }
         if let Some(user) = &self.created_by {
             input.text("created_by", user)?;
-            let user = types::CreateApiKeyBodyCreatedBy::try_from(user.as_str())
-                .map_err(|e| Error::invalid("created_by", e.to_string()))?;
-            body = body.created_by(Some(user));
+            body = body.created_by(Some(user.clone()));
         }
         Ok(body)
     }

@@ -81,9 +81,7 @@ impl<'a> UpdateApiKey<'a> {
         let mut changes = 0;
         if let Some(description) = &self.description {
             input.text("description", description)?;
-            let description = types::UpdateApiKeyBodyDescription::try_from(description.as_str())
-                .map_err(|e| Error::invalid("description", e.to_string()))?;
-            body = body.description(Some(description));
+            body = body.description(Some(description.clone()));
             changes += 1;
         }
         if let Some(scopes) = &self.scopes {
@@ -100,9 +98,7 @@ impl<'a> UpdateApiKey<'a> {
         }
         if let Some(subject) = &self.subject {
             input.text("subject", subject)?;
-            let subject = types::UpdateApiKeyBodySubject::try_from(subject.as_str())
-                .map_err(|e| Error::invalid("subject", e.to_string()))?;
-            body = body.subject(Some(subject));
+            body = body.subject(Some(subject.clone()));
             changes += 1;
         }
         if let Some(lifetime) = self.seconds_until_expiration {

@@ -46,8 +46,6 @@ impl<'a> UpdateMachine<'a> {
         let mut body = types::UpdateMachineBody::builder();
         if let Some(name) = self.name {
             input.text("name", &name)?;
-            let name = types::UpdateMachineBodyName::try_from(name)
-                .map_err(|e| Error::invalid("name", e.to_string()))?;
             body = body.name(Some(name));
         }
         if let Some(ttl) = self.default_token_ttl {

@@ -34,6 +34,8 @@ pub enum Kind {
     LimitLowered,
     /// A `pattern` of an operation's input changed.
     PatternChanged,
+    /// A rule stated for an input that had none (a new `maxLength`).
+    RuleAdded,
     /// A new `info.version`.
     Version,
 }
@@ -53,6 +55,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::LimitRaised,
     Kind::LimitLowered,
     Kind::PatternChanged,
+    Kind::RuleAdded,
     Kind::Version,
 ];
 
@@ -449,6 +452,26 @@ pub const MUTATIONS: &[Mutation] = &[
         },
     },
     Mutation {
+        name: "bounded-revocation-reason",
+        kind: Kind::RuleAdded,
+        expect: Some(Expectation {
+            operation: "revokeM2MToken",
+            field: "revocation_reason",
+            rule: "maxLength",
+            value: "512",
+            accepts: &["512"],
+            refuses: &["513"],
+        }),
+        what: "revokeM2MToken's `revocation_reason` takes at most 512 characters (the spec stated no limit)",
+        apply: |spec| {
+            let reason = object_at(
+                spec,
+                "/paths/~1m2m_tokens~1{m2m_token_id}~1revoke/post/requestBody/content/application~1json/schema/properties/revocation_reason",
+            )?;
+            insert_new(reason, "maxLength", json!(512))
+        },
+    },
+    Mutation {
         name: "version",
         kind: Kind::Version,
         expect: None,
@@ -625,6 +648,7 @@ mod tests {
             count(Kind::LimitRaised) >= 2
                 && count(Kind::LimitLowered) >= 2
                 && count(Kind::PatternChanged) >= 1
+                && count(Kind::RuleAdded) >= 1
         );
         let (_, mut spec) = vendored_spec();
         apply_all(&mut spec).expect("applies");

@@ -200,10 +200,7 @@ async fn every_operation_through_prism_proxy() {
         let issue = |body: serde_json::Value| {
             let (origin, key) = (origin.clone(), key.clone());
             async move {
-                let response = clerk_machines::http_client_builder()
-                    .unwrap()
-                    .build()
-                    .unwrap()
+                let response = http_client()
                     .post(format!("{origin}/__fake/oauth_access_tokens"))
                     .bearer_auth(&key)
                     .json(&body)
@@ -228,15 +225,7 @@ async fn every_operation_through_prism_proxy() {
     }
 
     // The JWKS (not an operation of the crate; checked through Prism all the same).
-    let jwks = clerk_machines::http_client_builder()
-        .unwrap()
-        .build()
-        .unwrap()
-        .get(format!("{proxy}/jwks"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let jwks = http_client().get(format!("{proxy}/jwks")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(jwks.status().as_u16(), 200);
     assert!(jwks.headers().get("sl-violations").is_none(), "{:?}", jwks.headers().get("sl-violations"));
 
@@ -252,4 +241,10 @@ async fn every_operation_through_prism_proxy() {
         assert!(violations.is_empty(), "Prism reported violations:\n{}", violations.join("\n"));
         assert!(text.contains("Forwarding"), "the log {log} shows no proxied request");
     }
+}
+
+/// A plain reqwest client with the crate's TLS set-up (reqwest has no TLS
+/// provider of its own here).
+fn http_client() -> reqwest::Client {
+    clerk_machines::http_client_builder().expect("TLS set-up").build().expect("reqwest client")
 }

@@ -97,8 +97,7 @@ struct Reply {
 }
 
 async fn get_with(url: &str, path: &str, authorization: &[&str]) -> Reply {
-    let mut request =
-        clerk_machines::http_client_builder().unwrap().build().unwrap().get(format!("{url}{path}"));
+    let mut request = common::http_client().get(format!("{url}{path}"));
     for value in authorization {
         request = request.header("authorization", *value);
     }

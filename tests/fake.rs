@@ -23,7 +23,7 @@ async fn raw(
     key: Option<&str>,
     body: Option<Value>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let client = clerk_machines::http_client_builder().unwrap().build().unwrap();
+    let client = common::http_client();
     let url = format!("{}{}", fake.url(), path);
     let mut request = client.request(method.parse().unwrap(), url);
     if let Some(key) = key {
@@ -473,13 +473,7 @@ async fn fixed_key_and_stop_on_drop() {
     let url = fake.url().to_owned();
     fake.clerk().machines().list().await.unwrap();
     fake.stop().await;
-    let after = clerk_machines::http_client_builder()
-        .unwrap()
-        .build()
-        .unwrap()
-        .get(format!("{url}/machines"))
-        .send()
-        .await;
+    let after = common::http_client().get(format!("{url}/machines")).send().await;
     assert!(after.is_err(), "stopped: {after:?}");
 
     let fake = FakeClerk::start().await.unwrap();
@@ -487,15 +481,7 @@ async fn fixed_key_and_stop_on_drop() {
     drop(fake);
     let mut stopped = false;
     for _ in 0..500 {
-        if clerk_machines::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap()
-            .get(format!("{url}/machines"))
-            .send()
-            .await
-            .is_err()
-        {
+        if common::http_client().get(format!("{url}/machines")).send().await.is_err() {
             stopped = true;
             break;
         }

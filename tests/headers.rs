@@ -58,7 +58,7 @@ async fn a_callers_own_client_gets_the_headers_per_request() {
     let config = ClerkConfig::default()
         .with_base_url(server.url.clone())
         .with_user_agent("custom/1")
-        .with_http_client(clerk_machines::http_client_builder().unwrap().build().unwrap());
+        .with_http_client(common::http_client());
     let clerk = Clerk::new(INSTANCE_KEY, config).unwrap();
     assert_headers(&one_request(&clerk, &server).await, INSTANCE_KEY, "custom/1");
     let machine = clerk.with_secret_key(MACHINE_KEY).unwrap();

@@ -34,8 +34,7 @@ async fn serve(verifier: Verifier) -> String {
 
 /// One call: status, `WWW-Authenticate`, JSON body.
 async fn call(url: &str, authorization: Option<&str>) -> (u16, Option<String>, Value) {
-    let mut request =
-        clerk_machines::http_client_builder().unwrap().build().unwrap().get(format!("{url}/whoami"));
+    let mut request = http_client().get(format!("{url}/whoami"));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -277,14 +276,13 @@ async fn the_extractor_without_the_layer_is_a_500() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let response = clerk_machines::http_client_builder()
-        .unwrap()
-        .build()
-        .unwrap()
-        .get(format!("{url}/whoami"))
-        .send()
-        .await
-        .unwrap();
+    let response = http_client().get(format!("{url}/whoami")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 500);
     assert!(response.text().await.unwrap().contains("AuthLayer"));
+}
+
+/// A plain reqwest client with the crate's TLS set-up (reqwest has no TLS
+/// provider of its own here).
+fn http_client() -> reqwest::Client {
+    clerk_machines::http_client_builder().expect("TLS set-up").build().expect("reqwest client")
 }

@@ -141,3 +141,9 @@ pub fn fast_retries() -> clerk_machines::RetryConfig {
         .with_max_backoff(std::time::Duration::from_millis(40))
         .with_jitter(false)
 }
+
+/// A plain reqwest client with the crate's TLS set-up, for requests the tests
+/// make themselves (reqwest has no TLS provider of its own here).
+pub fn http_client() -> reqwest::Client {
+    clerk_machines::http_client_builder().expect("TLS set-up").build().expect("reqwest client")
+}

@@ -78,7 +78,7 @@ impl Server {
     pub async fn start(script: Vec<Reply>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let url = format!("http://{}/v1", listener.local_addr().expect("local address"));
-        let state = Arc::new(State::new(Behaviour::Script(Mutex::new(script.into()))));
+        let state = Arc::new(State::new(Behaviour::Script(Mutex::new(script.into())), Arc::default()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -97,7 +97,7 @@ impl Server {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         std_listener.set_nonblocking(true).expect("nonblocking listener");
         let url = format!("http://{}/v1", std_listener.local_addr().expect("local address"));
-        let state = Arc::new(State::new(Behaviour::Canned(canned::Answers::new())));
+        let state = Arc::new(State::new(Behaviour::Canned(canned::Answers::new()), Arc::default()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = state.clone();
         let thread = std::thread::spawn(move || {
@@ -145,9 +145,7 @@ impl Drop for Server {
 /// Serves the canned routes on `listener` until the future is dropped (the
 /// benchmark's server process), counting accepted connections in `accepts`.
 pub async fn serve_canned(listener: TcpListener, accepts: Arc<AtomicUsize>) {
-    let state = State::new(Behaviour::Canned(canned::Answers::new()));
-    let state = Arc::new(State { accepts, ..state });
-    serve(listener, state).await
+    serve(listener, Arc::new(State::new(Behaviour::Canned(canned::Answers::new()), accepts))).await
 }
 
 enum Behaviour {
@@ -162,8 +160,8 @@ struct State {
 }
 
 impl State {
-    fn new(behaviour: Behaviour) -> Self {
-        Self { behaviour, accepts: Arc::new(AtomicUsize::new(0)), heads: Mutex::new(Vec::new()) }
+    fn new(behaviour: Behaviour, accepts: Arc<AtomicUsize>) -> Self {
+        Self { behaviour, accepts, heads: Mutex::new(Vec::new()) }
     }
 }
 

@@ -5,7 +5,7 @@
 # difference by N. Usage: bash benches/instructions.sh [REQUEST_OPS] [DECODES] [LAYER_REQUESTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ops=${1:-200}
+ops=${1:-800}
 decodes=${2:-3}
 bench_bin() { # name -> path of the built benchmark binary
   cargo bench --bench "$1" --no-run --message-format=json 2>/dev/null \
@@ -17,14 +17,19 @@ irefs() { # env assignments... -> total instructions of the process (children no
     | sed -n 's/.*I *refs: *//p' | tr -d ,
 }
 per() { echo "scale=0; ($1 - $2) / $3" | bc; }
+for tasks in 1 16; do
+  base=$(irefs CLERK_PERF_TASKS=$tasks CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS=0)
+  c=$(irefs CLERK_PERF_TASKS=$tasks CLERK_PERF_REQUESTS=crate CLERK_PERF_ITERS="$ops")
+  f=$(irefs CLERK_PERF_TASKS=$tasks CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS="$ops")
+  ci=$(per "$c" "$base" "$ops"); fi=$(per "$f" "$base" "$ops")
+  echo "request path (create + get, $tasks task(s)): crate $ci, floor $fi instructions/op, crate - floor $((ci - fi)), ratio $(echo "scale=3; $ci / $fi" | bc)"
+done
 base=$(irefs CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS=0)
-c=$(irefs CLERK_PERF_REQUESTS=crate CLERK_PERF_ITERS="$ops")
 f=$(irefs CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS="$ops")
-ci=$(per "$c" "$base" "$ops"); fi=$(per "$f" "$base" "$ops")
-echo "request path (create + get, sequential): crate $ci, floor $fi instructions/op, ratio $(echo "scale=3; $ci / $fi" | bc)"
+fi=$(per "$f" "$base" "$ops")
 n=$(irefs CLERK_PERF_REQUESTS=crate-no-retries CLERK_PERF_ITERS="$ops")
 ni=$(per "$n" "$base" "$ops")
-echo "  the same with RetryConfig::disabled() (no request copy): crate $ni instructions/op, ratio $(echo "scale=3; $ni / $fi" | bc)"
+echo "  1 task with RetryConfig::disabled(): crate $ni instructions/op, ratio $(echo "scale=3; $ni / $fi" | bc)"
 base=$(irefs CLERK_PERF_DECODE=none)
 c=$(irefs CLERK_PERF_DECODE=crate CLERK_PERF_ITERS="$decodes")
 f=$(irefs CLERK_PERF_DECODE=floor CLERK_PERF_ITERS="$decodes")

@@ -24,8 +24,9 @@
 //! - `CLERK_PERF_DECODE=crate|floor|none` with `CLERK_PERF_ITERS=N`: only
 //!   decode N times and exit, for instruction counts under valgrind (`benches/instructions.sh`).
 //! - `CLERK_PERF_REQUESTS=crate|crate-no-retries|floor` with `CLERK_PERF_ITERS=N`: warm both
-//!   clients up, then run N sequential operations on one side and exit (the
-//!   same, for the request path; N=0 gives the baseline to subtract).
+//!   clients up, then run N operations on one side and exit (the same, for the
+//!   request path; N=0 gives the baseline to subtract); `CLERK_PERF_TASKS=16`
+//!   splits them over 16 concurrent tasks.
 //!
 //! Alternating batches (crate, floor, floor, crate, ...) and medians over
 //! rounds keep the comparison fair on a shared, noisy machine.
@@ -352,9 +353,15 @@ fn batch(
     ops: usize,
     concurrency: usize,
 ) -> (Duration, Duration) {
-    let per_task = ops / concurrency;
     let cpu = process_cpu();
     let wall = Instant::now();
+    run_ops(runtime, clients, side, ops, concurrency);
+    (process_cpu() - cpu, wall.elapsed())
+}
+
+/// Runs `ops` operations split over `concurrency` tasks on one client.
+fn run_ops(runtime: &tokio::runtime::Runtime, clients: &Clients, side: Side, ops: usize, concurrency: usize) {
+    let per_task = ops / concurrency;
     runtime.block_on(async {
         let mut tasks = Vec::with_capacity(concurrency);
         for _ in 0..concurrency {
@@ -373,7 +380,6 @@ fn batch(
             task.await.expect("task");
         }
     });
-    (process_cpu() - cpu, wall.elapsed())
 }
 
 fn requests(runtime: &tokio::runtime::Runtime, server: &Server, quick: bool) {
@@ -573,16 +579,13 @@ fn requests_only(which: &str) {
     }
     let clerk = Clerk::new(SECRET_KEY, config).expect("client");
     let floor = floor::Floor::new(&base, SECRET_KEY);
-    runtime.block_on(async {
-        for _ in 0..20 {
-            op_crate(&clerk).await;
-            op_floor(&floor).await;
-        }
-        for _ in 0..iters {
-            match which {
-                "crate" | "crate-no-retries" => op_crate(&clerk).await,
-                _ => op_floor(&floor).await,
-            }
-        }
-    });
+    let tasks: usize =
+        std::env::var("CLERK_PERF_TASKS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let side = if which.starts_with("crate") { Side::Crate } else { Side::Floor };
+    let clients = Clients { clerk: Arc::new(clerk), floor: Arc::new(floor) };
+    // Warm up both sides at the same concurrency (connections, allocator, caches).
+    // No CPU clock here: valgrind cannot run rustix's vDSO lookup.
+    run_ops(&runtime, &clients, Side::Crate, 20 * tasks, tasks);
+    run_ops(&runtime, &clients, Side::Floor, 20 * tasks, tasks);
+    run_ops(&runtime, &clients, side, iters, tasks);
 }

@@ -93,6 +93,11 @@ impl Clerk {
             None => crate::tls::http_client_builder()?
                 .connect_timeout(config.connect_timeout())
                 .timeout(config.request_timeout())
+                // The crate retries by its own policy (`RetryConfig`). reqwest's
+                // default policy retries only HTTP/2 protocol refusals, which this
+                // HTTP/1.1 build never meets, yet copies every request to be ready
+                // for one; zero retries turns the copy off too.
+                .retry(reqwest::retry::never().max_retries_per_request(0))
                 .build()
                 .map_err(Error::Transport)?,
         };

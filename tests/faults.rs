@@ -232,6 +232,27 @@ async fn each_attempt_sends_the_same_request() {
         assert!(head.starts_with("POST /v1/machines HTTP/1.1"), "{head}");
         assert!(head.to_ascii_lowercase().contains("authorization: bearer sk_test_faults"), "{head}");
     }
+    // A retry makes the call again: the body is built anew, and the same.
+    let bodies = server.bodies();
+    let first: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(first, serde_json::json!({ "name": "worker" }));
+    assert!(bodies.iter().all(|body| body == &bodies[0]), "{bodies:?}");
+}
+
+/// The raw builders through `raw::send` keep a copy of the request for each
+/// retry instead of making the call again: the same attempts, the same request.
+#[tokio::test]
+async fn raw_calls_are_retried_from_a_copy_of_the_request() {
+    let reply = Reply::status(503, &[], "");
+    let server = Server::start(vec![reply.clone(), reply, Reply::json(200, MACHINE_JSON)]).await;
+    let clerk = client(&server, fast_retries());
+    let call = clerk.raw().get_machine().machine_id(MACHINE_ID).send();
+    let machine = clerk_machines::raw::send(call).await.unwrap();
+    assert_eq!(machine.id, MACHINE_ID);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|head| head == &requests[0]), "{requests:?}");
+    assert!(requests[0].starts_with(&format!("GET /v1/machines/{MACHINE_ID} HTTP/1.1")), "{}", requests[0]);
 }
 
 #[tokio::test]

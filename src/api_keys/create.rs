@@ -4,7 +4,7 @@ use super::key::CreatedApiKey;
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
@@ -84,7 +84,7 @@ impl<'a> CreateApiKey<'a> {
     /// Validates the options, then sends the request.
     pub async fn send(self) -> Result<CreatedApiKey> {
         let body = self.body()?;
-        let created = send(Box::pin(self.clerk.raw().create_api_key().body(body).send())).await?;
+        let created = call(|| self.clerk.raw().create_api_key().body(body.clone()).send()).await?;
         Ok(CreatedApiKey::from(created))
     }
 

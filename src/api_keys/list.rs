@@ -68,7 +68,7 @@ impl Listing for ApiKeyFilters {
                 input.text("query", query)?;
                 request = request.query(query.as_str());
             }
-            let page = crate::request::send(Box::pin(request.send())).await?;
+            let page = crate::request::call(|| request.clone().send()).await?;
             Ok((page.data.into_iter().map(ApiKey::from).collect(), page.total_count))
         })
     }

@@ -49,7 +49,7 @@ use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
 use crate::pagination::List;
-use crate::request::send;
+use crate::request::call;
 use crate::secret::SecretString;
 use crate::validate;
 
@@ -94,7 +94,7 @@ impl<'a> ApiKeys<'a> {
     /// valid or not.
     pub async fn get(self, api_key_id: &str) -> Result<ApiKey> {
         validate::input("getApiKey").id("apiKeyID", api_key_id)?;
-        send(Box::pin(self.clerk.raw().get_api_key().api_key_id(api_key_id).send())).await.map(ApiKey::from)
+        call(|| self.clerk.raw().get_api_key().api_key_id(api_key_id).send()).await.map(ApiKey::from)
     }
 
     /// Changes a key's description, scopes, claims, subject or expiry; only
@@ -112,14 +112,13 @@ impl<'a> ApiKeys<'a> {
     /// Deletes an API key.
     pub async fn delete(self, api_key_id: &str) -> Result<types::DeleteApiKeyResponse> {
         validate::input("deleteApiKey").id("apiKeyID", api_key_id)?;
-        send(Box::pin(self.clerk.raw().delete_api_key().api_key_id(api_key_id).send())).await
+        call(|| self.clerk.raw().delete_api_key().api_key_id(api_key_id).send()).await
     }
 
     /// The key's secret.
     pub async fn secret(self, api_key_id: &str) -> Result<SecretString> {
         validate::input("getApiKeySecret").id("apiKeyID", api_key_id)?;
-        let answer =
-            send(Box::pin(self.clerk.raw().get_api_key_secret().api_key_id(api_key_id).send())).await?;
+        let answer = call(|| self.clerk.raw().get_api_key_secret().api_key_id(api_key_id).send()).await?;
         Ok(answer.secret)
     }
 
@@ -145,6 +144,6 @@ impl<'a> ApiKeys<'a> {
         }
         validate::input("verifyApiKey").text("secret", secret)?;
         let body = types::VerifyApiKeyBody::builder().secret(secret.to_owned());
-        send(Box::pin(self.clerk.raw().verify_api_key().body(body).send())).await.map(ApiKey::from)
+        call(|| self.clerk.raw().verify_api_key().body(body.clone()).send()).await.map(ApiKey::from)
     }
 }

@@ -4,7 +4,7 @@ use super::key::ApiKey;
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 
 /// A key to revoke, with an optional reason. `.await` it (or call [`send`](Self::send)).
@@ -37,7 +37,7 @@ impl<'a> RevokeApiKey<'a> {
             body = body.revocation_reason(Some(reason));
         }
         let request = self.clerk.raw().revoke_api_key().api_key_id(self.api_key_id.as_str()).body(body);
-        send(Box::pin(request.send())).await.map(ApiKey::from)
+        call(|| request.clone().send()).await.map(ApiKey::from)
     }
 }
 

@@ -4,7 +4,7 @@ use super::key::ApiKey;
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use serde::Serialize;
 use serde_json::Value;
@@ -111,7 +111,7 @@ impl<'a> UpdateApiKey<'a> {
             return Err(Error::invalid("update", "sets nothing"));
         }
         let request = self.clerk.raw().update_api_key().api_key_id(self.api_key_id.as_str()).body(body);
-        send(Box::pin(request.send())).await.map(ApiKey::from)
+        call(|| request.clone().send()).await.map(ApiKey::from)
     }
 }
 

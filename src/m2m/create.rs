@@ -4,7 +4,7 @@ use super::TokenFormat;
 use crate::api::types;
 use crate::client::{Clerk, KeyKind};
 use crate::error::{Error, Result};
-use crate::request::send;
+use crate::request::call;
 use crate::secret::SecretString;
 use crate::validate;
 use serde::Serialize;
@@ -92,7 +92,7 @@ impl<'a> CreateM2mToken<'a> {
                 self.clerk
             }
         };
-        send(Box::pin(clerk.raw().create_m2m_token().body(body).send())).await
+        call(|| clerk.raw().create_m2m_token().body(body.clone()).send()).await
     }
 
     fn body(&self) -> Result<types::builder::CreateM2mTokenBody> {

@@ -69,7 +69,7 @@ impl Listing for M2mTokenFilters {
                 input.json("expired", &expired.into())?;
                 request = request.expired(expired);
             }
-            let page = crate::request::send(Box::pin(request.send())).await?;
+            let page = crate::request::call(|| request.clone().send()).await?;
             Ok((page.m2m_tokens, page.total_count))
         })
     }

@@ -25,7 +25,7 @@ use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
 use crate::pagination::List;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ impl<'a> M2m<'a> {
         }
         validate::input("verifyM2MToken").text("token", token)?;
         let body = types::VerifyM2mTokenBody::builder().token(token.to_owned());
-        send(Box::pin(self.clerk.raw().verify_m2m_token().body(body).send())).await
+        call(|| self.clerk.raw().verify_m2m_token().body(body.clone()).send()).await
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 
 /// A token to revoke, with an optional reason. `.await` it (or call [`send`](Self::send)).
@@ -35,9 +35,9 @@ impl<'a> RevokeM2mToken<'a> {
             input.text("revocation_reason", &reason)?;
             body = body.revocation_reason(Some(reason));
         }
-        send(Box::pin(
-            self.clerk.raw().revoke_m2m_token().m2m_token_id(self.token_id.as_str()).body(body).send(),
-        ))
+        call(|| {
+            self.clerk.raw().revoke_m2m_token().m2m_token_id(self.token_id.as_str()).body(body.clone()).send()
+        })
         .await
     }
 }

@@ -3,7 +3,7 @@
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use std::time::Duration;
 
@@ -59,7 +59,7 @@ impl<'a> CreateMachine<'a> {
         if let Some(ttl) = self.default_token_ttl {
             body = body.default_token_ttl(Some(input.positive_seconds("default_token_ttl", ttl)?));
         }
-        send(Box::pin(self.clerk.raw().create_machine().body(body).send())).await
+        call(|| self.clerk.raw().create_machine().body(body.clone()).send()).await
     }
 }
 

@@ -59,7 +59,7 @@ impl Listing for MachineFilters {
                 input.text("order_by", &order)?;
                 request = request.order_by(order);
             }
-            let page = crate::request::send(Box::pin(request.send())).await?;
+            let page = crate::request::call(|| request.clone().send()).await?;
             Ok((page.data, page.total_count as f64))
         })
     }

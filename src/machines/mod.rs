@@ -20,7 +20,7 @@ use crate::api::types;
 use crate::client::Clerk;
 use crate::error::Result;
 use crate::pagination::List;
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use std::time::Duration;
 
@@ -88,7 +88,7 @@ impl<'a> Machines<'a> {
     /// The machine with this id.
     pub async fn get(self, machine_id: &str) -> Result<types::Machine> {
         validate::input("GetMachine").id("machine_id", machine_id)?;
-        send(Box::pin(self.clerk.raw().get_machine().machine_id(machine_id).send())).await
+        call(|| self.clerk.raw().get_machine().machine_id(machine_id).send()).await
     }
 
     /// Changes a machine's name and/or default token lifetime; only what is
@@ -106,13 +106,13 @@ impl<'a> Machines<'a> {
     /// Deletes a machine. Clerk also removes the scopes that pointed at it.
     pub async fn delete(self, machine_id: &str) -> Result<types::DeleteMachineResponse> {
         validate::input("DeleteMachine").id("machine_id", machine_id)?;
-        send(Box::pin(self.clerk.raw().delete_machine().machine_id(machine_id).send())).await
+        call(|| self.clerk.raw().delete_machine().machine_id(machine_id).send()).await
     }
 
     /// The machine's current secret key (`ak_...`).
     pub async fn secret_key(self, machine_id: &str) -> Result<types::GetMachineSecretKeyResponse> {
         validate::input("GetMachineSecretKey").id("machine_id", machine_id)?;
-        send(Box::pin(self.clerk.raw().get_machine_secret_key().machine_id(machine_id).send())).await
+        call(|| self.clerk.raw().get_machine_secret_key().machine_id(machine_id).send()).await
     }
 
     /// Replaces the machine's secret key. The previous key keeps working for
@@ -127,7 +127,7 @@ impl<'a> Machines<'a> {
         input.id("machine_id", machine_id)?;
         let seconds = input.seconds("previous_token_ttl", previous_key_ttl)?;
         let body = types::RotateMachineSecretKeyBody::builder().previous_token_ttl(seconds as i64);
-        send(Box::pin(self.clerk.raw().rotate_machine_secret_key().machine_id(machine_id).body(body).send()))
+        call(|| self.clerk.raw().rotate_machine_secret_key().machine_id(machine_id).body(body.clone()).send())
             .await
     }
 
@@ -137,7 +137,7 @@ impl<'a> Machines<'a> {
         input.id("machine_id", from)?;
         input.id("to_machine_id", to)?;
         let body = types::CreateMachineScopeBody::builder().to_machine_id(to);
-        send(Box::pin(self.clerk.raw().create_machine_scope().machine_id(from).body(body).send())).await
+        call(|| self.clerk.raw().create_machine_scope().machine_id(from).body(body.clone()).send()).await
     }
 
     /// Stops machine `from` from calling machine `to`.
@@ -145,7 +145,6 @@ impl<'a> Machines<'a> {
         let input = validate::input("DeleteMachineScope");
         input.id("machine_id", from)?;
         input.id("other_machine_id", to)?;
-        send(Box::pin(self.clerk.raw().delete_machine_scope().machine_id(from).other_machine_id(to).send()))
-            .await
+        call(|| self.clerk.raw().delete_machine_scope().machine_id(from).other_machine_id(to).send()).await
     }
 }

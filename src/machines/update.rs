@@ -3,7 +3,7 @@
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
-use crate::request::send;
+use crate::request::call;
 use crate::validate;
 use std::time::Duration;
 
@@ -51,9 +51,9 @@ impl<'a> UpdateMachine<'a> {
         if let Some(ttl) = self.default_token_ttl {
             body = body.default_token_ttl(Some(input.positive_seconds("default_token_ttl", ttl)?));
         }
-        send(Box::pin(
-            self.clerk.raw().update_machine().machine_id(self.machine_id.as_str()).body(body).send(),
-        ))
+        call(|| {
+            self.clerk.raw().update_machine().machine_id(self.machine_id.as_str()).body(body.clone()).send()
+        })
         .await
     }
 }

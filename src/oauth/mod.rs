@@ -23,7 +23,7 @@ pub use token::{OAuthAccessToken, OAuthTokenVerification};
 use crate::api::types;
 use crate::client::Clerk;
 use crate::error::{Error, Result};
-use crate::request::send;
+use crate::request::call;
 use crate::secret::SecretString;
 use crate::validate;
 
@@ -60,7 +60,7 @@ impl<'a> OAuthAccessTokens<'a> {
         }
         validate::input("verifyOAuthAccessToken").text("access_token", token)?;
         let body = types::VerifyOAuthAccessTokenBody::builder().access_token(Some(SecretString::from(token)));
-        let answer = send(Box::pin(self.clerk.raw().verify_o_auth_access_token().body(body).send())).await?;
+        let answer = call(|| self.clerk.raw().verify_o_auth_access_token().body(body.clone()).send()).await?;
         OAuthTokenVerification::from_generated(answer)
     }
 }

@@ -2,39 +2,34 @@
 //!
 //! The generated client calls two hooks on every request: `pre` sets the
 //! client's headers ([`RequestSettings`]), `exec` sends the request in a tracing
-//! span and retries it as the [`RetryConfig`] decides. [`send`] wraps a generated call and
-//! turns its result into the crate's value-or-[`Error`](crate::Error).
+//! span and retries it as the [`RetryConfig`](crate::RetryConfig) decides.
+//! [`send`] wraps a generated call and turns its result into the crate's
+//! value-or-[`Error`](crate::Error); the facade's own operations use
+//! [`call`], which retries by making the generated call again rather than
+//! by keeping a copy of each request.
 
+mod attempt;
+mod call;
 mod response;
 mod settings;
 
-pub(crate) use response::retry_after;
 pub use response::ErrorBody;
 #[cfg(fuzzing)]
 pub(crate) use response::{decode, error_from_body, CLERK_TRACE_ID};
 pub use settings::RequestSettings;
 
 use crate::api::Client;
-use crate::error::Result;
-use crate::retry::{Decision, Outcome, RetryConfig};
+use crate::error::{Error, Result};
+use call::{Call, Progress, Retry};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::header::HeaderName;
-use reqwest::Method;
 use response::{convert, ResponseMeta};
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
 use std::future::Future;
 use std::time::Instant;
 
 /// The generic header progenitor adds; Clerk reads `Clerk-API-Version` instead.
 const GENERIC_API_VERSION: HeaderName = HeaderName::from_static("api-version");
-/// Operations sent as `POST` that only read: safe to send twice.
-const READ_ONLY_POSTS: &[&str] = &["verify_m2m_token"];
-
-tokio::task_local! {
-    /// The last response of the call [`send`] is running (set by `exec`).
-    static LAST_RESPONSE: RefCell<Option<ResponseMeta>>;
-}
 
 impl ClientHooks<RequestSettings> for Client {
     async fn pre<E>(
@@ -56,142 +51,58 @@ impl ClientHooks<RequestSettings> for Client {
     /// `clerk_machines::request`, name `clerk.request`) with the fields
     /// `operation`, `method`, `status` (or `error` when no response came),
     /// `attempts` and `elapsed_ms`. Never a URL, a header value or a body.
+    ///
+    /// The span is not entered across the awaits (that would wrap every
+    /// poll): the retry events name it as their parent instead.
     async fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let span = tracing::info_span!(
-            target: "clerk_machines::request",
-            "clerk.request",
-            operation = info.operation_id,
-            method = %request.method(),
-            status = tracing::field::Empty,
-            error = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            elapsed_ms = tracing::field::Empty,
-        );
-        let started = Instant::now();
-        // The span is not entered across the awaits (that would wrap every
-        // poll): the retry events name it as their parent instead.
-        let (result, attempts) =
-            execute(self.client(), self.inner().retry(), request, info, started, &span).await;
-        if !span.is_disabled() {
-            span.record("attempts", attempts);
-            span.record("elapsed_ms", u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
-            match &result {
-                Ok(response) => span.record("status", response.status().as_u16()),
-                Err(error) => span.record("error", error_kind(error)),
-            };
-        }
-        // Record the final response for `send` (outside `send`, a caller
-        // using the raw builders, nothing records).
-        let _ = LAST_RESPONSE.try_with(|last| {
-            *last.borrow_mut() = result.as_ref().ok().map(|response| {
+        let config = self.inner().retry();
+        let rebuilding = call::with(|call| call.rebuilds.then(|| call.retry.take())).flatten();
+        let (mut result, retry) = match rebuilding {
+            // A call made again for each attempt: the span and the count carry over.
+            Some(retry) => {
+                let (span, started, attempts) = match retry {
+                    Some(retry) => (retry.progress.span, retry.progress.started, retry.progress.attempts + 1),
+                    None => (attempt::call_span(info, request.method()), Instant::now(), 1),
+                };
+                let (result, delay) =
+                    attempt::send_once(self.client(), config, request, info, started, attempts, &span).await;
+                attempt::record_span(&span, attempts, started, &result);
+                let progress = Progress { span, started, attempts };
+                (result, delay.map(|delay| Box::new(Retry { delay, progress })))
+            }
+            // A raw call, or one through `send`: retried here, from copies.
+            None => {
+                let span = attempt::call_span(info, request.method());
+                let started = Instant::now();
+                let (result, attempts) =
+                    attempt::send_with_retries(self.client(), config, request, info, started, &span).await;
+                attempt::record_span(&span, attempts, started, &result);
+                (result, None)
+            }
+        };
+        // Tell `send` or `call` what came back (outside them, a caller using
+        // the raw builders, nothing records).
+        call::with(|call| {
+            call.retry = retry;
+            call.last = result.as_mut().ok().map(|response| {
                 let status = response.status();
                 // Only error statuses need the headers (trace id, `Retry-After`).
-                let headers = (!status.is_success()).then(|| Box::new(response.headers().clone()));
+                // `send` keeps only the body of a success, so its headers are
+                // dropped here rather than copied into the generated `ResponseValue`.
+                let headers = if status.is_success() {
+                    drop(std::mem::take(response.headers_mut()));
+                    None
+                } else {
+                    Some(Box::new(response.headers().clone()))
+                };
                 ResponseMeta { status, headers }
             });
         });
         result
-    }
-}
-
-/// Sends `request` until the retry policy says stop; returns the last
-/// response (whatever its status) or transport error, and the attempts made.
-async fn execute(
-    client: &reqwest::Client,
-    config: &RetryConfig,
-    request: reqwest::Request,
-    info: &OperationInfo,
-    started: Instant,
-    span: &tracing::Span,
-) -> (reqwest::Result<reqwest::Response>, u32) {
-    let idempotent = request.method() != Method::POST && request.method() != Method::CONNECT
-        || READ_ONLY_POSTS.contains(&info.operation_id);
-    let mut request = request;
-    let mut attempt = 1;
-    loop {
-        // A copy for the next attempt, unless this one is the last possible
-        // (or the body cannot be copied, which the crate's bodies always can).
-        let spare = if attempt < config.max_attempts() { request.try_clone() } else { None };
-        let result = client.execute(request).await;
-        let Some(spare) = spare else { return (result, attempt) };
-        let outcome = outcome_of(&result);
-        match config.decide(&outcome, attempt, started.elapsed(), idempotent, fastrand::f64()) {
-            Decision::Stop => return (result, attempt),
-            Decision::Retry(delay) => {
-                log_retry(span, info, attempt, &result, delay);
-                // Free the connection before waiting.
-                drop(result);
-                tokio::time::sleep(delay).await;
-                request = spare;
-                attempt += 1;
-            }
-        }
-    }
-}
-
-/// What the retry policy needs to know of an attempt's result.
-fn outcome_of(result: &reqwest::Result<reqwest::Response>) -> Outcome {
-    match result {
-        Ok(response) if response.status().is_success() => {
-            Outcome::Status { status: response.status().as_u16(), retry_after: None }
-        }
-        Ok(response) => Outcome::Status {
-            status: response.status().as_u16(),
-            retry_after: retry_after(response.headers()),
-        },
-        Err(error) if error.is_connect() => Outcome::ConnectFailed,
-        // Sent, but no response came back (connection closed or reset).
-        Err(error) if error.is_request() && !error.is_timeout() => Outcome::ConnectionLost,
-        Err(_) => Outcome::Other,
-    }
-}
-
-fn log_retry(
-    span: &tracing::Span,
-    info: &OperationInfo,
-    attempt: u32,
-    result: &reqwest::Result<reqwest::Response>,
-    delay: std::time::Duration,
-) {
-    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-    match result {
-        Ok(response) => tracing::warn!(
-            target: "clerk_machines::retry",
-            parent: span,
-            operation = info.operation_id,
-            attempt,
-            status = response.status().as_u16(),
-            delay_ms,
-            "retrying Clerk request after a retryable status"
-        ),
-        Err(error) => tracing::warn!(
-            target: "clerk_machines::retry",
-            parent: span,
-            operation = info.operation_id,
-            attempt,
-            error_kind = error_kind(error),
-            delay_ms,
-            "retrying Clerk request after a transport error"
-        ),
-    }
-}
-
-/// A short, secret-free name for a transport error.
-fn error_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "timeout"
-    } else if error.is_connect() {
-        "connect"
-    } else if error.is_body() || error.is_decode() {
-        "body"
-    } else if error.is_request() {
-        "request"
-    } else {
-        "other"
     }
 }
 
@@ -209,15 +120,64 @@ where
     E: ErrorBody,
     F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
 {
-    let (result, meta) = LAST_RESPONSE
-        .scope(RefCell::new(None), async {
-            let result = call.await;
-            (result, LAST_RESPONSE.with(|last| last.borrow_mut().take()))
-        })
-        .await;
-    match result {
-        Ok(value) => Ok(value.into_inner()),
+    let mut finished = None;
+    call::scope(Call::default(), async {
+        let result = call.await;
+        finished = Some((result, call::with(|call| call.last.take()).flatten()));
+    })
+    .await;
+    finish(finished).await
+}
+
+/// The facade's way to run a generated call: like [`send`], but a retry
+/// makes the call again (`make` builds it anew), so the request path keeps
+/// no copy of each request for a retry that rarely comes.
+///
+/// The call's future is boxed: a generated call's future is large, and
+/// moving it into every facade future's state costs more than the box.
+pub(crate) async fn call<T, E, F, C>(mut make: C) -> Result<T>
+where
+    T: DeserializeOwned,
+    E: ErrorBody,
+    F: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    C: FnMut() -> F,
+{
+    let mut finished = None;
+    call::scope(Call { rebuilds: true, ..Call::default() }, async {
+        loop {
+            let result = Box::pin(make()).await;
+            // The retry stays in the slot for the next attempt's `exec`.
+            match call::with(|call| call.retry.as_ref().map(|retry| retry.delay)).flatten() {
+                // The answer is already read (or dropped): the connection is free while waiting.
+                Some(delay) => {
+                    drop(result);
+                    tokio::time::sleep(delay).await;
+                }
+                None => {
+                    finished = Some((result, call::with(|call| call.last.take()).flatten()));
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    finish(finished).await
+}
+
+/// The value of a finished call, or its error in the crate's terms.
+async fn finish<T, E>(finished: Option<(GeneratedResult<T, E>, Option<ResponseMeta>)>) -> Result<T>
+where
+    T: DeserializeOwned,
+    E: ErrorBody,
+{
+    match finished {
+        Some((Ok(value), _)) => Ok(value.into_inner()),
         // Boxed: the error path's future would otherwise enlarge every call's.
-        Err(error) => Box::pin(convert::<T, E>(error, meta)).await,
+        Some((Err(error), meta)) => Box::pin(convert::<T, E>(error, meta)).await,
+        // Not reached: a scope ends when its body has run to the end.
+        None => Err(Error::invalid("request", "the call ended without an answer")),
     }
 }
+
+/// What a generated call returns.
+type GeneratedResult<T, E> = std::result::Result<ResponseValue<T>, progenitor_client::Error<E>>;

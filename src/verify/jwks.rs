@@ -137,7 +137,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self, now: SystemTime) -> Result<Arc<KeySet>> {
-        let fetched = crate::request::send(Box::pin(self.clerk.raw().get_jwks().send())).await?;
+        let fetched = crate::request::call(|| self.clerk.raw().get_jwks().send()).await?;
         let keys = fetched.keys.iter().filter_map(rsa_signing_key).collect();
         let set = Arc::new(KeySet { keys, fetched_at: Some(now) });
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = set.clone();

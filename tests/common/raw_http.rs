@@ -117,12 +117,18 @@ impl Server {
 
     /// How many requests a scripted server has read.
     pub fn attempts(&self) -> usize {
-        self.state.heads.lock().expect("request log").len()
+        self.state.requests.lock().expect("request log").len()
     }
 
     /// The request heads (request line and headers) a scripted server read, in order.
     pub fn requests(&self) -> Vec<String> {
-        self.state.heads.lock().expect("request log").clone()
+        self.state.requests.lock().expect("request log").iter().map(|(head, _)| head.clone()).collect()
+    }
+
+    /// The request bodies a scripted server read, in order.
+    #[allow(dead_code)] // not every test binary that includes this module reads bodies
+    pub fn bodies(&self) -> Vec<Vec<u8>> {
+        self.state.requests.lock().expect("request log").iter().map(|(_, body)| body.clone()).collect()
     }
 
     /// TCP connections accepted so far.
@@ -156,12 +162,13 @@ enum Behaviour {
 struct State {
     behaviour: Behaviour,
     accepts: Arc<AtomicUsize>,
-    heads: Mutex<Vec<String>>,
+    /// Each request a scripted server read: its head and its body.
+    requests: Mutex<Vec<(String, Vec<u8>)>>,
 }
 
 impl State {
     fn new(behaviour: Behaviour, accepts: Arc<AtomicUsize>) -> Self {
-        Self { behaviour, accepts, heads: Mutex::new(Vec::new()) }
+        Self { behaviour, accepts, requests: Mutex::new(Vec::new()) }
     }
 }
 
@@ -173,7 +180,7 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
         match &state.behaviour {
             Behaviour::Script(script) => {
                 let Some(reply) = script.lock().expect("script").pop_front() else { return };
-                play(stream, reply, &state.heads).await;
+                play(stream, reply, &state.requests).await;
                 if script.lock().expect("script").is_empty() {
                     return; // the listener closes: later connections are refused
                 }
@@ -185,11 +192,12 @@ async fn serve(listener: TcpListener, state: Arc<State>) {
     }
 }
 
-async fn play(mut stream: TcpStream, reply: Reply, heads: &Mutex<Vec<String>>) {
+async fn play(mut stream: TcpStream, reply: Reply, log: &Mutex<Vec<(String, Vec<u8>)>>) {
     let mut reader = RequestReader::default();
     let head = |_: &httparse::Request<'_, '_>, bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    let Some(head) = reader.next(&mut stream, head).await else { return };
-    heads.lock().expect("request log").push(head);
+    let mut body = Vec::new();
+    let Some(head) = reader.next(&mut stream, head, Some(&mut body)).await else { return };
+    log.lock().expect("request log").push((head, body));
     match reply {
         Reply::Close => {}
         Reply::Raw(bytes) => {
@@ -217,7 +225,7 @@ async fn keep_alive(mut stream: TcpStream, state: Arc<State>) {
     let route = |request: &httparse::Request<'_, '_>, _: &[u8]| {
         answers.route(request.method.unwrap_or(""), request.path.unwrap_or(""))
     };
-    while let Some(route) = reader.next(&mut stream, route).await {
+    while let Some(route) = reader.next(&mut stream, route, None).await {
         let written = match route {
             canned::Route::Accepts => {
                 let count = state.accepts.load(Ordering::SeqCst).to_string();
@@ -239,12 +247,14 @@ struct RequestReader {
 
 impl RequestReader {
     /// Reads the next request and returns what `inspect` takes from its parsed
-    /// head (and the head's bytes); `None` when the peer closed or sent
-    /// something unparsable. The canned routes answer without allocating.
+    /// head (and the head's bytes), with the body copied into `body` when one
+    /// is given; `None` when the peer closed or sent something unparsable.
+    /// The canned routes answer without allocating.
     async fn next<T>(
         &mut self,
         stream: &mut TcpStream,
         inspect: impl FnOnce(&httparse::Request<'_, '_>, &[u8]) -> T,
+        body: Option<&mut Vec<u8>>,
     ) -> Option<T> {
         let mut chunk = [0u8; 8192];
         let (head_len, body_len, taken) = loop {
@@ -275,7 +285,11 @@ impl RequestReader {
                 break;
             }
         }
-        self.buffer.drain(..wanted.min(self.buffer.len()));
+        let end = wanted.min(self.buffer.len());
+        if let Some(body) = body {
+            body.extend_from_slice(&self.buffer[head_len.min(end)..end]);
+        }
+        self.buffer.drain(..end);
         Some(taken)
     }
 

@@ -61,9 +61,11 @@ fn main() {
         let floor = floor::Floor::new("http://127.0.0.1:9/v1", SECRET_KEY);
         let machines = clerk.machines();
         println!(
-            "future sizes (bytes): crate get {}, create {}; floor get {}, create {}",
+            "future sizes (bytes): crate get {}, create {} (generated get {}, create {}); floor get {}, create {}",
             std::mem::size_of_val(&machines.get(MACHINE_ID)),
             std::mem::size_of_val(&machines.create("x", [MACHINE_ID], None)),
+            std::mem::size_of_val(&clerk.raw().get_machine().machine_id(MACHINE_ID).send()),
+            std::mem::size_of_val(&clerk.raw().create_machine().body(types::CreateMachineBody::builder().name("x")).send()),
             std::mem::size_of_val(&floor.get(MACHINE_ID)),
             std::mem::size_of_val(&floor.create("x", &[MACHINE_ID]))
         );

@@ -78,8 +78,17 @@ impl ClientHooks<RequestSettings> for Client {
             None => {
                 let span = attempt::call_span(info, request.method());
                 let started = Instant::now();
-                let (result, attempts) =
-                    attempt::send_with_retries(self.client(), config, request, info, started, &span).await;
+                // Boxed: this path's future (a copy of the request, the wait
+                // between attempts) would otherwise enlarge every call's.
+                let (result, attempts) = Box::pin(attempt::send_with_retries(
+                    self.client(),
+                    config,
+                    request,
+                    info,
+                    started,
+                    &span,
+                ))
+                .await;
                 attempt::record_span(&span, attempts, started, &result);
                 (result, None)
             }

@@ -101,8 +101,11 @@ impl ClerkConfig {
         self
     }
 
-    /// Use this [`reqwest::Client`] (its proxy, TLS and timeout settings)
-    /// instead of building one. The crate still adds its own headers to each request.
+    /// Use this [`reqwest::Client`] (its proxy, TLS, timeout and retry
+    /// settings) instead of building one. The crate still adds its own headers
+    /// to each request and retries by its own [`RetryConfig`]. (The client the
+    /// crate builds turns reqwest's own retry policy off: it only resends on
+    /// HTTP/2 protocol refusals, yet copies every request to be ready to.)
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self

@@ -15,7 +15,7 @@ mod settings;
 
 pub use response::ErrorBody;
 #[cfg(fuzzing)]
-pub(crate) use response::{decode, error_from_body, CLERK_TRACE_ID};
+pub(crate) use response::{decode, error_from_body, retry_after, CLERK_TRACE_ID};
 pub use settings::RequestSettings;
 
 use crate::api::Client;

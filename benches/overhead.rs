@@ -20,7 +20,8 @@
 //! - `CLERK_PERF_ONLY=requests|decode|reuse`: run one part.
 //! - `CLERK_PERF_CONCURRENCY=1,16`: the concurrency levels of the request
 //!   part (default 1, 16 and 64); `CLERK_PERF_RETRIES=off`: the crate's
-//!   client with `RetryConfig::disabled()` there.
+//!   client with `RetryConfig::disabled()` there; `CLERK_PERF_WORKERS=1`:
+//!   the client runtime's worker threads (default 2).
 //! - `CLERK_PERF_DECODE=crate|floor|none` with `CLERK_PERF_ITERS=N`: only
 //!   decode N times and exit, for instruction counts under valgrind (`benches/instructions.sh`).
 //! - `CLERK_PERF_REQUESTS=crate|crate-no-retries|floor` with `CLERK_PERF_ITERS=N`: warm both
@@ -79,7 +80,7 @@ fn main() {
     if wants("requests") || wants("reuse") {
         let server = Server::start();
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(worker_threads())
             .enable_all()
             .build()
             .expect("client runtime");
@@ -93,6 +94,11 @@ fn main() {
     if wants("decode") {
         decode(quick);
     }
+}
+
+/// The client runtime's worker threads: `CLERK_PERF_WORKERS`, 2 by default.
+fn worker_threads() -> usize {
+    std::env::var("CLERK_PERF_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1)
 }
 
 // ---------------------------------------------------------------------------
@@ -569,7 +575,7 @@ fn requests_only(which: &str) {
     let iters: usize = std::env::var("CLERK_PERF_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let server = Server::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(worker_threads())
         .enable_all()
         .build()
         .expect("client runtime");

@@ -123,6 +123,25 @@ fn one_span_per_call_with_operation_method_status_attempts_and_time() {
     }
 }
 
+/// A call whose first attempt lost its connection and whose second succeeded
+/// ends with the second's status, and no error field from the first.
+#[test]
+fn a_call_that_recovers_records_how_it_ended() {
+    let capture = Capture::default();
+    capturing(&capture, async {
+        let server = Server::start(vec![Reply::Close, Reply::json(200, MACHINE_JSON)]).await;
+        let config = ClerkConfig::default().with_base_url(&server.url).with_retry(fast_retries());
+        let clerk = Clerk::new(KEY, config).unwrap();
+        clerk.machines().get("mch_2xhFjEI5X2qWRvtV13BzSj8H6Dk").await.unwrap();
+        assert_eq!(server.attempts(), 2);
+    });
+    let spans = capture.request_spans();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(spans[0].fields.get("status").map(String::as_str), Some("200"), "{spans:?}");
+    assert_eq!(spans[0].fields.get("attempts").map(String::as_str), Some("2"), "{spans:?}");
+    assert!(!spans[0].fields.contains_key("error"), "{spans:?}");
+}
+
 #[test]
 fn retries_stay_in_the_one_span_and_failures_name_their_kind() {
     let capture = Capture::default();

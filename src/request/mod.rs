@@ -70,7 +70,10 @@ impl ClientHooks<RequestSettings> for Client {
                 };
                 let (result, delay) =
                     attempt::send_once(self.client(), config, request, info, started, attempts, &span).await;
-                attempt::record_span(&span, attempts, started, &result);
+                // The span records how the call ended: only the last attempt writes it.
+                if delay.is_none() {
+                    attempt::record_span(&span, attempts, started, &result);
+                }
                 let progress = Progress { span, started, attempts };
                 (result, delay.map(|delay| Box::new(Retry { delay, progress })))
             }

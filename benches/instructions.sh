@@ -23,13 +23,12 @@ for tasks in 1 16; do
   f=$(irefs CLERK_PERF_TASKS=$tasks CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS="$ops")
   ci=$(per "$c" "$base" "$ops"); fi=$(per "$f" "$base" "$ops")
   echo "request path (create + get, $tasks task(s)): crate $ci, floor $fi instructions/op, crate - floor $((ci - fi)), ratio $(echo "scale=3; $ci / $fi" | bc)"
+  if [ "$tasks" = 1 ]; then
+    n=$(irefs CLERK_PERF_TASKS=1 CLERK_PERF_REQUESTS=crate-no-retries CLERK_PERF_ITERS="$ops")
+    ni=$(per "$n" "$base" "$ops")
+    echo "  1 task with RetryConfig::disabled(): crate $ni instructions/op, ratio $(echo "scale=3; $ni / $fi" | bc)"
+  fi
 done
-base=$(irefs CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS=0)
-f=$(irefs CLERK_PERF_REQUESTS=floor CLERK_PERF_ITERS="$ops")
-fi=$(per "$f" "$base" "$ops")
-n=$(irefs CLERK_PERF_REQUESTS=crate-no-retries CLERK_PERF_ITERS="$ops")
-ni=$(per "$n" "$base" "$ops")
-echo "  1 task with RetryConfig::disabled(): crate $ni instructions/op, ratio $(echo "scale=3; $ni / $fi" | bc)"
 base=$(irefs CLERK_PERF_DECODE=none)
 c=$(irefs CLERK_PERF_DECODE=crate CLERK_PERF_ITERS="$decodes")
 f=$(irefs CLERK_PERF_DECODE=floor CLERK_PERF_ITERS="$decodes")

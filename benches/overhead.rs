@@ -96,9 +96,14 @@ fn main() {
     }
 }
 
+/// The number in environment variable `name`, or `default` when unset or not a number.
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 /// The client runtime's worker threads: `CLERK_PERF_WORKERS`, 2 by default.
 fn worker_threads() -> usize {
-    std::env::var("CLERK_PERF_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1)
+    env_number("CLERK_PERF_WORKERS", 2).max(1)
 }
 
 // ---------------------------------------------------------------------------
@@ -560,7 +565,7 @@ fn decode(quick: bool) {
 }
 
 fn decode_only(which: &str) {
-    let iters: usize = std::env::var("CLERK_PERF_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    let iters = env_number("CLERK_PERF_ITERS", 1);
     let body = page_body();
     for _ in 0..iters {
         match which {
@@ -572,7 +577,7 @@ fn decode_only(which: &str) {
 }
 
 fn requests_only(which: &str) {
-    let iters: usize = std::env::var("CLERK_PERF_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let iters = env_number("CLERK_PERF_ITERS", 0);
     let server = Server::start();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
@@ -587,8 +592,7 @@ fn requests_only(which: &str) {
     }
     let clerk = Clerk::new(SECRET_KEY, config).expect("client");
     let floor = floor::Floor::new(&base, SECRET_KEY);
-    let tasks: usize =
-        std::env::var("CLERK_PERF_TASKS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
+    let tasks = env_number("CLERK_PERF_TASKS", 1).max(1);
     let side = if which.starts_with("crate") { Side::Crate } else { Side::Floor };
     let clients = Clients { clerk: Arc::new(clerk), floor: Arc::new(floor) };
     // Warm up both sides at the same concurrency (connections, allocator, caches).

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const READ_ONLY_POSTS: &[&str] = &["verify_m2m_token"];
 
 /// Whether sending `request` twice is safe (the retry policy asks).
-pub(super) fn is_idempotent(request: &reqwest::Request, info: &OperationInfo) -> bool {
+fn is_idempotent(request: &reqwest::Request, info: &OperationInfo) -> bool {
     request.method() != Method::POST && request.method() != Method::CONNECT
         || READ_ONLY_POSTS.contains(&info.operation_id)
 }
@@ -50,27 +50,37 @@ pub(super) fn record_span(
     };
 }
 
-/// Sends `request` once as attempt `attempt` of a call that began at
-/// `started`; returns the result and, when the policy wants another attempt,
-/// the delay before it (the caller makes the request again).
+/// Which attempt of a call one sending is.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Attempt {
+    /// When the call's first attempt started.
+    pub(super) started: Instant,
+    /// 1 for the first attempt.
+    pub(super) number: u32,
+    /// No attempt may follow this one.
+    pub(super) last: bool,
+}
+
+/// Sends `request` once; returns the result and, unless the attempt is the
+/// last possible one, the delay before another when the policy wants one.
 pub(super) async fn send_once(
     client: &reqwest::Client,
     config: &RetryConfig,
     request: reqwest::Request,
     info: &OperationInfo,
-    started: Instant,
-    attempt: u32,
+    attempt: Attempt,
     span: &tracing::Span,
 ) -> (reqwest::Result<reqwest::Response>, Option<Duration>) {
     let idempotent = is_idempotent(&request, info);
     let result = client.execute(request).await;
-    if attempt >= config.max_attempts() {
+    if attempt.last {
         return (result, None);
     }
-    match config.decide(&outcome_of(&result), attempt, started.elapsed(), idempotent, fastrand::f64()) {
+    let elapsed = attempt.started.elapsed();
+    match config.decide(&outcome_of(&result), attempt.number, elapsed, idempotent, fastrand::f64()) {
         Decision::Stop => (result, None),
         Decision::Retry(delay) => {
-            log_retry(span, info, attempt, &result, delay);
+            log_retry(span, info, attempt.number, &result, delay);
             (result, Some(delay))
         }
     }
@@ -87,26 +97,23 @@ pub(super) async fn send_with_retries(
     started: Instant,
     span: &tracing::Span,
 ) -> (reqwest::Result<reqwest::Response>, u32) {
-    let idempotent = is_idempotent(&request, info);
     let mut request = request;
     let mut attempt = 1;
     loop {
         // A copy for the next attempt, unless this one is the last possible
         // (or the body cannot be copied, which the crate's bodies always can).
         let spare = if attempt < config.max_attempts() { spare_of(&request) } else { None };
-        let result = client.execute(request).await;
-        let Some(spare) = spare else { return (result, attempt) };
-        let outcome = outcome_of(&result);
-        match config.decide(&outcome, attempt, started.elapsed(), idempotent, fastrand::f64()) {
-            Decision::Stop => return (result, attempt),
-            Decision::Retry(delay) => {
-                log_retry(span, info, attempt, &result, delay);
+        let this = Attempt { started, number: attempt, last: spare.is_none() };
+        let (result, delay) = send_once(client, config, request, info, this, span).await;
+        match (delay, spare) {
+            (Some(delay), Some(spare)) => {
                 // Free the connection before waiting.
                 drop(result);
                 tokio::time::sleep(delay).await;
                 request = spare;
                 attempt += 1;
             }
+            _ => return (result, attempt),
         }
     }
 }

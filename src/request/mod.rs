@@ -68,8 +68,10 @@ impl ClientHooks<RequestSettings> for Client {
                     Some(retry) => (retry.progress.span, retry.progress.started, retry.progress.attempts + 1),
                     None => (attempt::call_span(info, request.method()), Instant::now(), 1),
                 };
+                let this =
+                    attempt::Attempt { started, number: attempts, last: attempts >= config.max_attempts() };
                 let (result, delay) =
-                    attempt::send_once(self.client(), config, request, info, started, attempts, &span).await;
+                    attempt::send_once(self.client(), config, request, info, this, &span).await;
                 // The span records how the call ended: only the last attempt writes it.
                 if delay.is_none() {
                     attempt::record_span(&span, attempts, started, &result);
